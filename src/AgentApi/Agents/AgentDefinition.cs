@@ -1,0 +1,16 @@
+namespace AgentApi.Agents;
+
+/// <summary>An agent the service can run: its prompt, the tools it may use and the model it calls.</summary>
+/// <param name="Name">The name tasks use in their <c>agent</c> field.</param>
+/// <param name="Description">What the agent is for, shown to people and to supervisors.</param>
+/// <param name="Tools">Tools the agent may call; null means every tool.</param>
+/// <param name="Model">A named model from <c>Models</c>, or <c>inherit</c>.</param>
+/// <param name="SystemPrompt">The system message sent before the task input.</param>
+/// <param name="Source"><c>built-in</c>, or the file the definition came from.</param>
+public sealed record AgentDefinition(
+    string Name,
+    string Description,
+    IReadOnlyList<string>? Tools,
+    string Model,
+    string SystemPrompt,
+    string Source);

@@ -1,0 +1,88 @@
+using System.ClientModel;
+using System.Globalization;
+using System.Net;
+using Anthropic.Exceptions;
+
+namespace AgentApi.Agents.Models;
+
+/// <summary>What went wrong in a model call, and whether trying again can help.</summary>
+/// <param name="IsTransient">Timeouts, 408, 429 and 5xx: worth another attempt.</param>
+/// <param name="StatusCode">The HTTP status, when the provider answered.</param>
+/// <param name="RetryAfter">The provider's <c>Retry-After</c>, when it sent one.</param>
+/// <param name="ErrorType">The task error type: <c>rate_limited</c>, <c>model_unavailable</c>, <c>model_timeout</c> or <c>model_error</c>.</param>
+/// <param name="Message">A message that is safe to store and show: no keys, no prompt.</param>
+public sealed record ModelFailure(bool IsTransient, int? StatusCode, TimeSpan? RetryAfter, string ErrorType, string Message)
+{
+    /// <summary>Classifies an exception thrown by a model call, or returns null for one that is not a model failure.</summary>
+    public static ModelFailure? From(Exception exception, CancellationToken callerToken)
+    {
+        switch (exception)
+        {
+            case ClientResultException clientResult:
+                return FromStatus(clientResult.Status, ReadRetryAfter(clientResult), clientResult.Message);
+
+            case AnthropicApiException anthropic:
+                return FromStatus((int)anthropic.StatusCode, retryAfter: null, anthropic.Message);
+
+            case AnthropicIOException anthropicIo:
+                return new ModelFailure(true, null, null, "model_unavailable", $"The model endpoint could not be reached: {anthropicIo.Message}");
+
+            case HttpRequestException http:
+                return http.StatusCode is { } status
+                    ? FromStatus((int)status, retryAfter: null, http.Message)
+                    : new ModelFailure(true, null, null, "model_unavailable", $"The model endpoint could not be reached: {http.Message}");
+
+            case OperationCanceledException when !callerToken.IsCancellationRequested:
+            case TimeoutException:
+                return new ModelFailure(true, null, null, "model_timeout", "The model request timed out.");
+
+            default:
+                return null;
+        }
+    }
+
+    private static ModelFailure FromStatus(int status, TimeSpan? retryAfter, string detail)
+    {
+        // A status of 0 means no HTTP response arrived at all.
+        if (status == 0)
+        {
+            return new ModelFailure(true, null, retryAfter, "model_unavailable", $"The model endpoint could not be reached: {detail}");
+        }
+
+        var transient = status is (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests or >= 500;
+        var type = status switch
+        {
+            (int)HttpStatusCode.TooManyRequests => "rate_limited",
+            (int)HttpStatusCode.RequestTimeout => "model_timeout",
+            >= 500 => "model_unavailable",
+            _ => "model_error",
+        };
+
+        return new ModelFailure(transient, status, retryAfter, type, $"The model endpoint returned HTTP {status}: {detail}");
+    }
+
+    private static TimeSpan? ReadRetryAfter(ClientResultException exception)
+    {
+        var response = exception.GetRawResponse();
+        if (response is null || !response.Headers.TryGetValue("Retry-After", out var value) || value is null)
+        {
+            return null;
+        }
+
+        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        // The HTTP-date form is converted against the response's own Date header where present.
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date)
+            && response.Headers.TryGetValue("Date", out var sent)
+            && DateTimeOffset.TryParse(sent, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var sentAt))
+        {
+            var delay = date - sentAt;
+            return delay > TimeSpan.Zero ? delay : TimeSpan.Zero;
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,88 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+
+namespace AgentApi.Agents.Models;
+
+/// <summary>
+/// A deterministic local model: after a fixed latency it replies with text derived from the last
+/// user message, and the reply says that it is simulated. It lets the service run end to end with
+/// no network and no key.
+/// </summary>
+public sealed class SimulatedChatClient(TimeSpan latency, TimeProvider timeProvider) : IChatClient
+{
+    public const string ModelId = "simulated";
+    private const int EchoLength = 160;
+
+    public async Task<ChatResponse> GetResponseAsync(
+        IEnumerable<ChatMessage> messages,
+        ChatOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        var messageList = messages.ToList();
+        await DelayAsync(cancellationToken);
+
+        var text = Compose(messageList);
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, text))
+        {
+            ModelId = ModelId,
+            FinishReason = ChatFinishReason.Stop,
+            Usage = CountUsage(messageList, text),
+        };
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages,
+        ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var messageList = messages.ToList();
+        await DelayAsync(cancellationToken);
+
+        var text = Compose(messageList);
+        foreach (var word in text.Split(' '))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return new ChatResponseUpdate(ChatRole.Assistant, word + " ") { ModelId = ModelId };
+        }
+
+        yield return new ChatResponseUpdate
+        {
+            ModelId = ModelId,
+            FinishReason = ChatFinishReason.Stop,
+            Contents = [new UsageContent(CountUsage(messageList, text))],
+        };
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+
+    public void Dispose()
+    {
+    }
+
+    internal static string Compose(IReadOnlyList<ChatMessage> messages)
+    {
+        var input = messages.LastOrDefault(message => message.Role == ChatRole.User)?.Text ?? string.Empty;
+        var wordCount = CountWords(input);
+        var excerpt = input.Length <= EchoLength ? input : input[..EchoLength] + "…";
+        return $"[simulated] No model was called. Received {wordCount} words: \"{excerpt}\"";
+    }
+
+    private Task DelayAsync(CancellationToken cancellationToken) =>
+        latency > TimeSpan.Zero ? Task.Delay(latency, timeProvider, cancellationToken) : Task.CompletedTask;
+
+    private static UsageDetails CountUsage(IReadOnlyList<ChatMessage> messages, string reply)
+    {
+        long inputTokens = messages.Sum(message => CountWords(message.Text));
+        long outputTokens = CountWords(reply);
+        return new UsageDetails
+        {
+            InputTokenCount = inputTokens,
+            OutputTokenCount = outputTokens,
+            TotalTokenCount = inputTokens + outputTokens,
+        };
+    }
+
+    private static int CountWords(string text) =>
+        text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
+}

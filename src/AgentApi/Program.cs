@@ -1,0 +1,60 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AgentApi.Agents;
+using AgentApi.Errors;
+using AgentApi.Health;
+using AgentApi.Lanes;
+using AgentApi.OpenApi;
+using AgentApi.Queues;
+using AgentApi.Security;
+using AgentApi.Storage;
+using AgentApi.Tasks;
+
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = args,
+
+    // appsettings.json and wwwroot/ live at the repository root and are copied beside the binary,
+    // so the service finds them from `dotnet run`, from the publish output and in containers.
+    ContentRootPath = AppContext.BaseDirectory,
+});
+
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.ConfigureHttpJsonOptions(options =>
+    options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower)));
+builder.WebHost.ConfigureKestrel((context, kestrel) =>
+    kestrel.Limits.MaxRequestBodySize = context.Configuration.GetValue(
+        $"{RequestLimitsOptions.SectionName}:{nameof(RequestLimitsOptions.MaxRequestBodyBytes)}",
+        RequestLimitsOptions.DefaultMaxRequestBodyBytes));
+
+var storage = builder.AddStorage();
+builder.Services.AddErrorHandling(builder.Configuration);
+builder.Services.AddSecurity(builder.Configuration);
+builder.Services.AddQueues(builder.Configuration, storage);
+builder.Services.AddLanes();
+builder.Services.AddAgents();
+builder.Services.AddTasks(builder.Configuration);
+builder.Services.AddHealth();
+builder.Services.AddOpenApiDocument();
+builder.Services.AddRazorPages();
+
+var app = builder.Build();
+
+await app.InitializeStorageAsync();
+
+app.UseErrorHandling();
+app.UseStaticFiles();
+app.UseRouting();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseOpenApiDocument();
+
+app.MapHealth();
+app.MapTasks();
+app.MapQueues();
+app.MapRazorPages();
+
+await app.RunAsync();
+
+/// <summary>The entry point, visible to the integration tests' <c>WebApplicationFactory</c>.</summary>
+public partial class Program;

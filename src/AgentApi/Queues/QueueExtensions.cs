@@ -1,0 +1,96 @@
+using AgentApi.Security;
+using AgentApi.Storage;
+using Hangfire;
+using Hangfire.Dashboard;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AgentApi.Queues;
+
+public static class QueueExtensions
+{
+    private const string HangfireSchema = "hangfire";
+
+    /// <summary>
+    /// Registers Hangfire on PostgreSQL (or in memory in embedded mode) with one server that
+    /// listens to <c>high</c>, <c>default</c> and <c>low</c>, in that order.
+    /// </summary>
+    public static IServiceCollection AddQueues(this IServiceCollection services, IConfiguration configuration, StorageInfo storage)
+    {
+        services.Configure<QueueOptions>(configuration.GetSection(QueueOptions.SectionName));
+        services.AddSingleton<PriorityRouter>();
+
+        if (storage.Mode == StorageMode.Postgres)
+        {
+            services.AddSingleton(provider => CreatePostgresStorage(
+                storage.PostgresConnectionString!,
+                provider.GetRequiredService<NpgsqlDataSource>(),
+                provider.GetRequiredService<IOptions<QueueOptions>>().Value));
+            services.AddSingleton<JobStorage>(provider => provider.GetRequiredService<PostgreSqlStorage>());
+        }
+        else
+        {
+            services.AddSingleton<JobStorage>(_ => new Hangfire.InMemory.InMemoryStorage());
+        }
+
+        services.AddHangfire((provider, configuration) => configuration
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UseStorage(provider.GetRequiredService<JobStorage>()));
+
+        services.AddHangfireServer((provider, server) =>
+        {
+            var options = provider.GetRequiredService<IOptions<QueueOptions>>().Value;
+            server.Queues = QueueNames.InPriorityOrder;
+            server.WorkerCount = options.WorkerCount;
+            server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+            server.ServerName = $"agentapi:{Environment.MachineName}:{Environment.ProcessId}";
+        });
+
+        return services;
+    }
+
+    /// <summary>Maps the Hangfire dashboard at <c>/hangfire</c>; it is read-only without the admin scope.</summary>
+    public static IEndpointRouteBuilder MapQueues(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapHangfireDashboard("/hangfire", new DashboardOptions
+        {
+            Authorization = [new DashboardAuthorizationFilter()],
+            IsReadOnlyFunc = context => !context.GetHttpContext().User.HasClaim(ApiKeyScopes.ClaimType, ApiKeyScopes.Admin),
+            DisplayStorageConnectionString = false,
+            DashboardTitle = "AgentApi jobs",
+            AppPath = "/",
+        });
+
+        return endpoints;
+    }
+
+    private static PostgreSqlStorage CreatePostgresStorage(
+        string connectionString,
+        NpgsqlDataSource dataSource,
+        QueueOptions options)
+    {
+        var storageOptions = new PostgreSqlStorageOptions
+        {
+            SchemaName = HangfireSchema,
+            PrepareSchemaIfNecessary = true,
+            QueuePollInterval = options.PollInterval,
+            InvisibilityTimeout = options.InvisibilityTimeout,
+            UseSlidingInvisibilityTimeout = true,
+        };
+
+        var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, storageOptions), storageOptions);
+        var stockMonitoring = storage.QueueProviders.GetProvider(QueueNames.Default).GetJobQueueMonitoringApi();
+        var queue = new StrictPriorityJobQueue(
+            storage,
+            dataSource,
+            HangfireSchema,
+            options.PollInterval,
+            options.InvisibilityTimeout);
+        storage.QueueProviders.Add(new StrictPriorityJobQueueProvider(queue, stockMonitoring), QueueNames.InPriorityOrder);
+        return storage;
+    }
+}

@@ -1,0 +1,97 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using AgentApi.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentApi.Security;
+
+/// <summary>
+/// Validates API keys against the configured keys and the keys stored in the database. Keys are
+/// compared by their SHA-256 hashes in constant time.
+/// </summary>
+public sealed class ApiKeyStore
+{
+    private readonly IDbContextFactory<AgentDbContext> _dbFactory;
+    private readonly TimeProvider _timeProvider;
+    private readonly ImmutableArray<(string Name, byte[] Hash)> _configuredKeys;
+    private volatile (ApiKeyIdentity Identity, byte[] Hash)[] _storedKeys = [];
+
+    public ApiKeyStore(
+        IOptions<AuthOptions> options,
+        IDbContextFactory<AgentDbContext> dbFactory,
+        TimeProvider timeProvider)
+    {
+        _dbFactory = dbFactory;
+        _timeProvider = timeProvider;
+        _configuredKeys =
+        [
+            .. options.Value.ApiKeys
+                .Where(key => !string.IsNullOrWhiteSpace(key))
+                .Select((key, index) => ($"config-{index}", ApiKeyHasher.Hash(key))),
+        ];
+    }
+
+    public bool HasConfiguredKeys => !_configuredKeys.IsEmpty;
+
+    /// <summary>Returns the key's owner, or null when the key is not valid.</summary>
+    public ApiKeyIdentity? Validate(string presentedKey)
+    {
+        var presentedHash = ApiKeyHasher.Hash(presentedKey);
+        ApiKeyIdentity? match = null;
+
+        // Every key is compared, so the time taken does not depend on which one matched.
+        foreach (var (name, hash) in _configuredKeys)
+        {
+            if (CryptographicOperations.FixedTimeEquals(presentedHash, hash))
+            {
+                match = new ApiKeyIdentity(name, ApiKeyScopes.All);
+            }
+        }
+
+        foreach (var (identity, hash) in _storedKeys)
+        {
+            if (CryptographicOperations.FixedTimeEquals(presentedHash, hash))
+            {
+                match = identity;
+            }
+        }
+
+        return match;
+    }
+
+    /// <summary>Reloads the stored keys; called at start-up and after every change.</summary>
+    public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        await using var db = _dbFactory.CreateDbContext();
+        var rows = await db.ApiKeys.AsNoTracking().ToListAsync(cancellationToken);
+        _storedKeys =
+        [
+            .. rows.Select(row => (
+                new ApiKeyIdentity(row.Name, row.Scopes.Split(',', StringSplitOptions.RemoveEmptyEntries)),
+                Convert.FromHexString(row.Hash))),
+        ];
+    }
+
+    public bool HasStoredKeys => _storedKeys.Length > 0;
+
+    /// <summary>Stores a new key under <paramref name="name"/> and returns the key itself, which is not kept.</summary>
+    public async Task<string> CreateAsync(string name, IReadOnlyList<string> scopes, CancellationToken cancellationToken)
+    {
+        var key = ApiKeyHasher.CreateKey();
+        await using (var db = _dbFactory.CreateDbContext())
+        {
+            db.ApiKeys.Add(new StoredApiKey
+            {
+                Name = name,
+                Hash = ApiKeyHasher.HashToHex(key),
+                Scopes = string.Join(',', scopes),
+                CreatedAt = _timeProvider.GetUtcNow(),
+            });
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        await ReloadAsync(cancellationToken);
+        return key;
+    }
+}

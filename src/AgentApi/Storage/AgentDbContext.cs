@@ -1,0 +1,66 @@
+using AgentApi.Security;
+using AgentApi.Tasks;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace AgentApi.Storage;
+
+/// <summary>
+/// AgentApi's own tables. Each database provider has a subclass so that each keeps its own
+/// migrations under <c>migrations/</c>.
+/// </summary>
+public abstract class AgentDbContext(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<AgentTask> Tasks => Set<AgentTask>();
+
+    public DbSet<TaskEvent> TaskEvents => Set<TaskEvent>();
+
+    public DbSet<StoredApiKey> ApiKeys => Set<StoredApiKey>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<AgentTask>(task =>
+        {
+            task.ToTable("tasks");
+            task.HasKey(t => t.Id);
+            task.Property(t => t.Status).HasConversion(WireNameConverter<AgentTaskStatus>()).HasMaxLength(16);
+            task.Property(t => t.Priority).HasConversion(WireNameConverter<TaskPriority>()).HasMaxLength(16);
+            task.Property(t => t.Coordination).HasConversion(WireNameConverter<TaskCoordination>()).HasMaxLength(16);
+            task.Property(t => t.Agent).HasMaxLength(128);
+            task.Property(t => t.Name).HasMaxLength(256);
+            task.Property(t => t.Queue).HasMaxLength(32);
+            task.Property(t => t.Lane).HasMaxLength(64);
+            task.Property(t => t.SessionKey).HasMaxLength(256);
+            task.Property(t => t.IdempotencyKey).HasMaxLength(256);
+            task.Property(t => t.RequestHash).HasMaxLength(64);
+            task.Property(t => t.HangfireJobId).HasMaxLength(64);
+            task.Property(t => t.ErrorType).HasMaxLength(64);
+            task.Property(t => t.LastSequence).IsConcurrencyToken();
+            task.Ignore(t => t.IsFinished);
+            task.HasIndex(t => t.IdempotencyKey).IsUnique();
+            task.HasIndex(t => new { t.Status, t.Id });
+            task.HasIndex(t => t.ParentId);
+        });
+
+        modelBuilder.Entity<TaskEvent>(taskEvent =>
+        {
+            taskEvent.ToTable("task_events");
+            taskEvent.HasKey(e => new { e.TaskId, e.Sequence });
+            taskEvent.Property(e => e.Type).HasMaxLength(32);
+        });
+
+        modelBuilder.Entity<StoredApiKey>(key =>
+        {
+            key.ToTable("api_keys");
+            key.HasKey(k => k.Name);
+            key.Property(k => k.Name).HasMaxLength(64);
+            key.Property(k => k.Hash).HasMaxLength(64);
+            key.Property(k => k.Scopes).HasMaxLength(64);
+            key.HasIndex(k => k.Hash).IsUnique();
+        });
+    }
+
+    private static ValueConverter<TEnum, string> WireNameConverter<TEnum>()
+        where TEnum : struct, Enum =>
+        new(value => WireNames<TEnum>.ToName(value), name => WireNames<TEnum>.Parse(name));
+}

@@ -1,0 +1,17 @@
+namespace AgentApi.Storage;
+
+internal static partial class StorageLog
+{
+    [LoggerMessage(1001, LogLevel.Warning,
+        "No PostgreSQL connection string is set (ConnectionStrings__Postgres), so AgentApi runs in " +
+        "single-node development mode: SQLite at '{SqlitePath}' and Hangfire's in-memory storage. " +
+        "Set ConnectionStrings__Postgres for production or for more than one instance.")]
+    public static partial void EmbeddedMode(ILogger logger, string sqlitePath);
+
+    [LoggerMessage(1002, LogLevel.Information,
+        "Storage is PostgreSQL: host '{Host}', database '{Database}', for both AgentApi's tables and Hangfire.")]
+    public static partial void PostgresMode(ILogger logger, string? host, string? database);
+
+    [LoggerMessage(1003, LogLevel.Information, "Applied {Count} database migrations.")]
+    public static partial void MigrationsApplied(ILogger logger, int count);
+}

@@ -1,0 +1,86 @@
+namespace AgentApi.Tasks;
+
+/// <summary>
+/// A submitted piece of agent work. The row is the source of truth for the task: Hangfire only
+/// carries a reference to it.
+/// </summary>
+public sealed class AgentTask
+{
+    public Guid Id { get; set; }
+
+    public AgentTaskStatus Status { get; set; }
+
+    public required string Agent { get; set; }
+
+    public string? Name { get; set; }
+
+    public required string Input { get; set; }
+
+    public TaskPriority Priority { get; set; }
+
+    /// <summary>The Hangfire queue the task's job is placed on: <c>high</c>, <c>default</c> or <c>low</c>.</summary>
+    public required string Queue { get; set; }
+
+    public required string Lane { get; set; }
+
+    public string? SessionKey { get; set; }
+
+    public Guid? ParentId { get; set; }
+
+    public bool Decompose { get; set; }
+
+    public TaskCoordination Coordination { get; set; }
+
+    public int TimeoutSeconds { get; set; }
+
+    public int MaxAttempts { get; set; }
+
+    /// <summary>Number of attempts started so far, including one that is running now.</summary>
+    public int Attempts { get; set; }
+
+    /// <summary>Subtask submissions as JSON, kept for the supervisor.</summary>
+    public string? SubtasksJson { get; set; }
+
+    public string? MetadataJson { get; set; }
+
+    public string? WebhookUrl { get; set; }
+
+    public string? IdempotencyKey { get; set; }
+
+    /// <summary>SHA-256 of the submission body, compared when an idempotency key repeats.</summary>
+    public string? RequestHash { get; set; }
+
+    public string? HangfireJobId { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public DateTimeOffset? FinishedAt { get; set; }
+
+    public DateTimeOffset? CancelRequestedAt { get; set; }
+
+    public int ProgressPercent { get; set; }
+
+    public string? ProgressMessage { get; set; }
+
+    public string? ResultText { get; set; }
+
+    public string? ResultModel { get; set; }
+
+    public long? InputTokens { get; set; }
+
+    public long? OutputTokens { get; set; }
+
+    public string? ErrorType { get; set; }
+
+    public string? ErrorMessage { get; set; }
+
+    /// <summary>
+    /// Sequence number of the task's newest event. It is also the row's concurrency token, so two
+    /// writers can never store events with the same sequence.
+    /// </summary>
+    public long LastSequence { get; set; }
+
+    public bool IsFinished => Status.IsFinished();
+}

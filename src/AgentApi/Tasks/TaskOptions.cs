@@ -1,0 +1,40 @@
+namespace AgentApi.Tasks;
+
+/// <summary>Settings under <c>Tasks</c>: defaults and limits for submissions and retries.</summary>
+public sealed class TaskOptions
+{
+    public const string SectionName = "Tasks";
+
+    /// <summary>Deadline of a task that gives no <c>timeoutSeconds</c>, covering waiting and running. Defaults to 600 seconds.</summary>
+    public int DefaultTimeoutSeconds { get; set; } = 600;
+
+    /// <summary>Largest <c>timeoutSeconds</c> accepted. Defaults to 86,400 (one day).</summary>
+    public int MaxTimeoutSeconds { get; set; } = 86_400;
+
+    /// <summary>Attempts of a task that gives no <c>maxAttempts</c>. Defaults to 3.</summary>
+    public int DefaultMaxAttempts { get; set; } = 3;
+
+    /// <summary>Largest <c>maxAttempts</c> accepted. Defaults to 10.</summary>
+    public int MaxAttemptsLimit { get; set; } = 10;
+
+    /// <summary>Longest <c>input</c> accepted, in characters. Defaults to 100,000.</summary>
+    public int MaxInputLength { get; set; } = 100_000;
+
+    /// <summary>Most <c>subtasks</c> in one submission. Defaults to 50.</summary>
+    public int MaxSubtasks { get; set; } = 50;
+
+    /// <summary>Largest <c>metadata</c> object, in bytes of JSON. Defaults to 16 KiB.</summary>
+    public int MaxMetadataBytes { get; set; } = 16 * 1024;
+
+    /// <summary>First delay before retrying a transient model failure; it doubles per attempt. Defaults to 1 second.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest computed backoff between attempts. Defaults to 30 seconds.</summary>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Cap on a provider's <c>Retry-After</c>, so that no task waits for hours on one header.
+    /// Defaults to 60 seconds.
+    /// </summary>
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(60);
+}

@@ -1,0 +1,113 @@
+using AgentApi.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentApi.Tasks;
+
+/// <summary>
+/// Reads tasks and changes them together with their events. A change and its events are saved in
+/// one transaction; the task's <see cref="AgentTask.LastSequence"/> is the concurrency token, so
+/// concurrent writers retry instead of storing two events with one sequence.
+/// </summary>
+public sealed class TaskStore(IDbContextFactory<AgentDbContext> dbFactory, TimeProvider timeProvider)
+{
+    private const int MaxConflictRetries = 8;
+
+    public async Task<AgentTask?> FindAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        return await db.Tasks.AsNoTracking().FirstOrDefaultAsync(task => task.Id == id, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<TaskChildResponse>> GetChildrenAsync(Guid parentId, CancellationToken cancellationToken)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var children = await db.Tasks.AsNoTracking()
+            .Where(task => task.ParentId == parentId)
+            .OrderBy(task => task.Id)
+            .Select(task => new { task.Id, task.Status, task.Agent, task.Name })
+            .ToListAsync(cancellationToken);
+        return children
+            .Select(child => new TaskChildResponse(child.Id, WireNames<AgentTaskStatus>.ToName(child.Status), child.Agent, child.Name))
+            .ToList();
+    }
+
+    /// <summary>
+    /// Loads the task, lets <paramref name="change"/> modify it and record events, and saves both.
+    /// Returns null when the task does not exist. <paramref name="change"/> may run more than once
+    /// when another writer got there first, so it must only touch the task and the buffer.
+    /// </summary>
+    public async Task<TaskChange<TResult>?> UpdateAsync<TResult>(
+        Guid id,
+        Func<AgentTask, TaskEventBuffer, TResult> change,
+        CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var db = dbFactory.CreateDbContext();
+            var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+            if (task is null)
+            {
+                return null;
+            }
+
+            var buffer = new TaskEventBuffer();
+            var result = change(task, buffer);
+            var events = AppendEvents(db, task, buffer);
+
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                return new TaskChange<TResult>(task, result, events);
+            }
+            catch (DbUpdateConcurrencyException) when (attempt < MaxConflictRetries)
+            {
+                // Another writer changed the task since it was read: read it again and redo the change.
+            }
+        }
+    }
+
+    /// <summary>Inserts a new task with its first events.</summary>
+    public async Task<IReadOnlyList<TaskEvent>> InsertAsync(AgentTask task, TaskEventBuffer buffer, CancellationToken cancellationToken)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        db.Tasks.Add(task);
+        var events = AppendEvents(db, task, buffer);
+        await db.SaveChangesAsync(cancellationToken);
+        return events;
+    }
+
+    public async Task<IReadOnlyList<TaskEvent>> GetEventsAsync(Guid id, long afterSequence, int limit, CancellationToken cancellationToken)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        return await db.TaskEvents.AsNoTracking()
+            .Where(e => e.TaskId == id && e.Sequence > afterSequence)
+            .OrderBy(e => e.Sequence)
+            .Take(limit)
+            .ToListAsync(cancellationToken);
+    }
+
+    private List<TaskEvent> AppendEvents(AgentDbContext db, AgentTask task, TaskEventBuffer buffer)
+    {
+        var now = timeProvider.GetUtcNow();
+        List<TaskEvent> events = [];
+        foreach (var (type, dataJson) in buffer.Events)
+        {
+            task.LastSequence++;
+            var taskEvent = new TaskEvent
+            {
+                TaskId = task.Id,
+                Sequence = task.LastSequence,
+                Type = type,
+                Timestamp = now,
+                DataJson = dataJson,
+            };
+            db.TaskEvents.Add(taskEvent);
+            events.Add(taskEvent);
+        }
+
+        return events;
+    }
+}
+
+/// <summary>The outcome of <see cref="TaskStore.UpdateAsync{TResult}"/>: the saved task, the change's result and the events it stored.</summary>
+public sealed record TaskChange<TResult>(AgentTask Task, TResult Result, IReadOnlyList<TaskEvent> Events);

@@ -1,0 +1,191 @@
+using System.Text.Json;
+using AgentApi.Agents;
+using AgentApi.Lanes;
+using Microsoft.Extensions.Options;
+
+namespace AgentApi.Tasks;
+
+/// <summary>
+/// Checks a submission field by field. Every problem is reported under the field's JSON name with
+/// what is allowed, and nothing is stored when there is any.
+/// </summary>
+public sealed class TaskSubmissionValidator(AgentCatalog agents, LaneCatalog lanes, IOptions<TaskOptions> options)
+{
+    private const int MaxNameLength = 256;
+    private const int MaxSessionKeyLength = 256;
+    private const int MaxUrlLength = 2048;
+
+    public Dictionary<string, string[]> Validate(SubmitTaskRequest request)
+    {
+        var limits = options.Value;
+        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+
+        ValidateInput(errors, "input", request.Input, limits.MaxInputLength);
+        ValidateAgent(errors, "agent", request.Agent);
+        ValidateText(errors, "name", request.Name, MaxNameLength);
+        ValidateText(errors, "sessionKey", request.SessionKey, MaxSessionKeyLength);
+        ValidateChoice<TaskPriority>(errors, "priority", request.Priority);
+        ValidateChoice<TaskCoordination>(errors, "coordination", request.Coordination);
+
+        if (request.Lane is not null && !lanes.Contains(request.Lane))
+        {
+            Add(errors, "lane", $"Unknown lane '{Quote(request.Lane)}'. Declared lanes: {string.Join(", ", lanes.Names)}.");
+        }
+
+        if (request.TimeoutSeconds is { } timeout && (timeout < 1 || timeout > limits.MaxTimeoutSeconds))
+        {
+            Add(errors, "timeoutSeconds", $"Must be between 1 and {limits.MaxTimeoutSeconds} seconds; got {timeout}.");
+        }
+
+        if (request.MaxAttempts is { } attempts && (attempts < 1 || attempts > limits.MaxAttemptsLimit))
+        {
+            Add(errors, "maxAttempts", $"Must be between 1 and {limits.MaxAttemptsLimit}; got {attempts}.");
+        }
+
+        ValidateSubtasks(errors, request.Subtasks, limits);
+        ValidateMetadata(errors, request.Metadata, limits.MaxMetadataBytes);
+        ValidateWebhookUrl(errors, request.WebhookUrl);
+
+        return errors.ToDictionary(pair => pair.Key, pair => pair.Value.ToArray(), StringComparer.Ordinal);
+    }
+
+    private void ValidateSubtasks(Dictionary<string, List<string>> errors, List<SubtaskRequest>? subtasks, TaskOptions limits)
+    {
+        if (subtasks is null)
+        {
+            return;
+        }
+
+        if (subtasks.Count > limits.MaxSubtasks)
+        {
+            Add(errors, "subtasks", $"At most {limits.MaxSubtasks} subtasks are allowed; got {subtasks.Count}.");
+            return;
+        }
+
+        for (var index = 0; index < subtasks.Count; index++)
+        {
+            var subtask = subtasks[index];
+            var prefix = $"subtasks[{index}]";
+            if (subtask is null)
+            {
+                Add(errors, prefix, "A subtask must be an object with 'input'.");
+                continue;
+            }
+
+            ValidateInput(errors, $"{prefix}.input", subtask.Input, limits.MaxInputLength);
+            ValidateAgent(errors, $"{prefix}.agent", subtask.Agent);
+            ValidateText(errors, $"{prefix}.name", subtask.Name, MaxNameLength);
+        }
+    }
+
+    private void ValidateAgent(Dictionary<string, List<string>> errors, string field, string? agent)
+    {
+        if (agent is not null && agents.Find(agent) is null)
+        {
+            Add(errors, field, $"Unknown agent '{Quote(agent)}'. Known agents: {string.Join(", ", agents.Names)}.");
+        }
+    }
+
+    private static void ValidateInput(Dictionary<string, List<string>> errors, string field, string? input, int maxLength)
+    {
+        if (string.IsNullOrWhiteSpace(input))
+        {
+            Add(errors, field, "Required: a non-empty string saying what the agent should do.");
+            return;
+        }
+
+        if (input.Length > maxLength)
+        {
+            Add(errors, field, $"At most {maxLength} characters are allowed; got {input.Length}.");
+        }
+
+        if (input.Contains('\0', StringComparison.Ordinal))
+        {
+            Add(errors, field, "NUL characters (\\u0000) are not allowed.");
+        }
+    }
+
+    private static void ValidateText(Dictionary<string, List<string>> errors, string field, string? value, int maxLength)
+    {
+        if (value is null)
+        {
+            return;
+        }
+
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            Add(errors, field, "Must not be empty; leave the field out instead.");
+        }
+        else if (value.Length > maxLength)
+        {
+            Add(errors, field, $"At most {maxLength} characters are allowed; got {value.Length}.");
+        }
+        else if (value.Any(char.IsControl))
+        {
+            Add(errors, field, "Control characters are not allowed.");
+        }
+    }
+
+    private static void ValidateChoice<TEnum>(Dictionary<string, List<string>> errors, string field, string? value)
+        where TEnum : struct, Enum
+    {
+        if (value is not null && !WireNames<TEnum>.TryParse(value, out _))
+        {
+            Add(errors, field, $"'{Quote(value)}' is not allowed; use one of {string.Join(", ", WireNames<TEnum>.All)}.");
+        }
+    }
+
+    private static void ValidateMetadata(Dictionary<string, List<string>> errors, Dictionary<string, JsonElement>? metadata, int maxBytes)
+    {
+        if (metadata is null)
+        {
+            return;
+        }
+
+        var size = JsonSerializer.SerializeToUtf8Bytes(metadata).Length;
+        if (size > maxBytes)
+        {
+            Add(errors, "metadata", $"At most {maxBytes} bytes of JSON are allowed; got {size}.");
+        }
+
+        if (metadata.Keys.Any(key => key.Contains('\0', StringComparison.Ordinal))
+            || JsonSerializer.Serialize(metadata).Contains("\\u0000", StringComparison.Ordinal))
+        {
+            Add(errors, "metadata", "NUL characters (\\u0000) are not allowed.");
+        }
+    }
+
+    private static void ValidateWebhookUrl(Dictionary<string, List<string>> errors, string? url)
+    {
+        if (url is null)
+        {
+            return;
+        }
+
+        if (url.Length > MaxUrlLength
+            || !Uri.TryCreate(url, UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+            || !string.IsNullOrEmpty(uri.UserInfo))
+        {
+            Add(errors, "webhookUrl", $"Must be an absolute http or https URL without credentials, at most {MaxUrlLength} characters.");
+        }
+    }
+
+    /// <summary>Shortens a rejected value and escapes control characters so the message stays readable.</summary>
+    private static string Quote(string value)
+    {
+        var shown = value.Length > 64 ? value[..64] + "…" : value;
+        return string.Concat(shown.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+    }
+
+    private static void Add(Dictionary<string, List<string>> errors, string field, string message)
+    {
+        if (!errors.TryGetValue(field, out var messages))
+        {
+            messages = [];
+            errors[field] = messages;
+        }
+
+        messages.Add(message);
+    }
+}

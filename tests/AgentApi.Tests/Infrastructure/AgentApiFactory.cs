@@ -1,0 +1,173 @@
+using System.Net.Http.Json;
+using AgentApi.Storage;
+using AgentApi.Tasks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AgentApi.Tests.Infrastructure;
+
+/// <summary>
+/// Hosts the real service in memory over a real database: a fresh PostgreSQL database, or the
+/// embedded SQLite default in a temporary folder. Settings are passed as host settings so that
+/// the composition root sees them when it chooses its storage.
+/// </summary>
+public sealed class AgentApiFactory : WebApplicationFactory<Program>
+{
+    public const string AdminKey = "test-admin-key-5f1c2a9e7b3d4c6a";
+
+    private readonly Dictionary<string, string?> _settings;
+
+    private AgentApiFactory(Dictionary<string, string?> settings, string? dataDirectory)
+    {
+        _settings = settings;
+        DataDirectory = dataDirectory;
+    }
+
+    /// <summary>The embedded mode's folder, or null on PostgreSQL.</summary>
+    public string? DataDirectory { get; }
+
+    public LogCapture Logs { get; } = new();
+
+    /// <summary>Starts the service on a new, empty PostgreSQL database.</summary>
+    public static async Task<AgentApiFactory> StartPostgresAsync(IDictionary<string, string?>? settings = null)
+    {
+        var connectionString = await PostgresServer.CreateDatabaseAsync();
+        var all = DefaultSettings(settings);
+        all["ConnectionStrings:Postgres"] = connectionString;
+        return Started(new AgentApiFactory(all, dataDirectory: null));
+    }
+
+    /// <summary>Starts the service in embedded mode, in <paramref name="dataDirectory"/> or a new temporary folder.</summary>
+    public static AgentApiFactory StartEmbedded(IDictionary<string, string?>? settings = null, string? dataDirectory = null)
+    {
+        dataDirectory ??= Directory.CreateTempSubdirectory("agentapi-test-").FullName;
+        var all = DefaultSettings(settings);
+        all["Storage:DataDirectory"] = dataDirectory;
+        return Started(new AgentApiFactory(all, dataDirectory));
+    }
+
+    public string? PostgresConnectionString => _settings.GetValueOrDefault("ConnectionStrings:Postgres");
+
+    /// <summary>A client that sends the admin key in <c>X-Api-Key</c>.</summary>
+    public HttpClient CreateAuthenticatedClient(string key = AdminKey)
+    {
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        client.DefaultRequestHeaders.Add("X-Api-Key", key);
+        return client;
+    }
+
+    public AgentDbContext CreateDbContext() =>
+        Services.GetRequiredService<IDbContextFactory<AgentDbContext>>().CreateDbContext();
+
+    /// <summary>Submits a task and returns its id.</summary>
+    public async Task<Guid> SubmitAsync(HttpClient client, object body)
+    {
+        var response = await client.PostAsJsonAsync("/api/tasks", body).WaitAsync(TestTimeouts.Request);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        var task = await response.Content.ReadFromJsonAsync<TaskDto>().WaitAsync(TestTimeouts.Request);
+        return task!.Id;
+    }
+
+    /// <summary>Polls the task until <paramref name="predicate"/> holds or the timeout passes.</summary>
+    public static async Task<TaskDto> WaitForTaskAsync(HttpClient client, Guid id, Func<TaskDto, bool> predicate, TimeSpan? timeout = null)
+    {
+        var deadline = TimeProvider.System.GetUtcNow() + (timeout ?? TestTimeouts.Task);
+        TaskDto? last = null;
+        while (TimeProvider.System.GetUtcNow() < deadline)
+        {
+            last = await client.GetFromJsonAsync<TaskDto>($"/api/tasks/{id}").WaitAsync(TestTimeouts.Request);
+            if (last is not null && predicate(last))
+            {
+                return last;
+            }
+
+            await Task.Delay(25);
+        }
+
+        throw new TimeoutException($"Task {id} did not reach the expected state; last status '{last?.Status}'.");
+    }
+
+    public static Task<TaskDto> WaitForFinishAsync(HttpClient client, Guid id, TimeSpan? timeout = null) =>
+        WaitForTaskAsync(client, id, task => task.Status is "succeeded" or "failed" or "cancelled" or "timed_out", timeout);
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && DataDirectory is not null)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        }
+    }
+
+    private static Dictionary<string, string?> DefaultSettings(IDictionary<string, string?>? overrides)
+    {
+        Dictionary<string, string?> settings = new(StringComparer.OrdinalIgnoreCase)
+        {
+            ["Auth:ApiKeys:0"] = AdminKey,
+            ["Models:Default:Provider"] = "simulated",
+            ["Models:Default:LatencyMs"] = "0",
+            ["Queues:WorkerCount"] = "4",
+            ["Queues:PollInterval"] = "00:00:00.200",
+            ["Tasks:RetryBaseDelay"] = "00:00:00.050",
+            ["Tasks:RetryMaxDelay"] = "00:00:00.200",
+            ["Logging:LogLevel:Default"] = "Information",
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Warning",
+        };
+
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    private static AgentApiFactory Started(AgentApiFactory factory)
+    {
+        // Touching Services builds and starts the host, including migrations and Hangfire.
+        _ = factory.Services;
+        return factory;
+    }
+}
+
+/// <summary>The task JSON as tests read it.</summary>
+public sealed record TaskDto(
+    Guid Id,
+    string Status,
+    string Agent,
+    string? Name,
+    string Priority,
+    string Queue,
+    string Lane,
+    string? SessionKey,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    int Attempts,
+    int MaxAttempts,
+    TaskProgressResponse Progress,
+    TaskResultResponse? Result,
+    TaskErrorResponse? Error);
+
+public sealed record TaskEventDto(Guid TaskId, long Sequence, string Type, DateTimeOffset Timestamp, System.Text.Json.JsonElement? Data);
+
+public sealed record TaskPageDto(List<TaskDto> Items, string? NextCursor);
+
+public static class TestTimeouts
+{
+    public static readonly TimeSpan Request = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan Task = TimeSpan.FromSeconds(30);
+}
