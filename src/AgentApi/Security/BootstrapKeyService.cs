@@ -12,6 +12,7 @@ internal sealed class BootstrapKeyService(
     ApiKeyStore keyStore,
     IHostApplicationLifetime lifetime,
     IServer server,
+    BootstrapKeyConsole console,
     ILogger<BootstrapKeyService> logger) : IHostedService
 {
     public const string BootstrapKeyName = "bootstrap";
@@ -31,13 +32,26 @@ internal sealed class BootstrapKeyService(
         {
             var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
                 ?? "http://localhost:5000";
-            Console.WriteLine();
-            Console.WriteLine("AgentApi generated an API key. It is shown only this once:");
-            Console.WriteLine($"  API key:   {key}");
-            Console.WriteLine($"  Dashboard: {address.TrimEnd('/')}/login");
-            Console.WriteLine();
+            var output = console.Output;
+            output.WriteLine();
+            output.WriteLine("AgentApi generated an API key. It is shown only this once:");
+            output.WriteLine($"  API key:   {key}");
+            output.WriteLine($"  Dashboard: {address.TrimEnd('/')}/login");
+            output.WriteLine();
+            output.Flush();
         });
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Where the generated key is printed: standard output, or a writer that a test supplies.</summary>
+public sealed class BootstrapKeyConsole(TextWriter output)
+{
+    public BootstrapKeyConsole()
+        : this(Console.Out)
+    {
+    }
+
+    public TextWriter Output { get; } = output;
 }

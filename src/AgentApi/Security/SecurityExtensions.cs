@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentApi.Security;
 
@@ -17,6 +18,7 @@ public static class SecurityExtensions
     {
         services.Configure<AuthOptions>(configuration.GetSection(AuthOptions.SectionName));
         services.AddSingleton<ApiKeyStore>();
+        services.TryAddSingleton<BootstrapKeyConsole>();
         services.AddHostedService<BootstrapKeyService>();
 
         services

@@ -20,10 +20,13 @@ public sealed class AgentApiFactory : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
 
-    private AgentApiFactory(Dictionary<string, string?> settings, string? dataDirectory)
+    private readonly Action<IServiceCollection>? _configureServices;
+
+    private AgentApiFactory(Dictionary<string, string?> settings, string? dataDirectory, Action<IServiceCollection>? configureServices)
     {
         _settings = settings;
         DataDirectory = dataDirectory;
+        _configureServices = configureServices;
     }
 
     /// <summary>The embedded mode's folder, or null on PostgreSQL.</summary>
@@ -32,21 +35,37 @@ public sealed class AgentApiFactory : WebApplicationFactory<Program>
     public LogCapture Logs { get; } = new();
 
     /// <summary>Starts the service on a new, empty PostgreSQL database.</summary>
-    public static async Task<AgentApiFactory> StartPostgresAsync(IDictionary<string, string?>? settings = null)
+    public static async Task<AgentApiFactory> StartPostgresAsync(
+        IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         var connectionString = await PostgresServer.CreateDatabaseAsync();
         var all = DefaultSettings(settings);
         all["ConnectionStrings:Postgres"] = connectionString;
-        return Started(new AgentApiFactory(all, dataDirectory: null));
+        return Started(new AgentApiFactory(all, dataDirectory: null, configureServices));
+    }
+
+    /// <summary>Starts another instance of the service on an existing PostgreSQL database.</summary>
+    public static Task<AgentApiFactory> StartPostgresOnAsync(
+        string connectionString,
+        IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? configureServices = null)
+    {
+        var all = DefaultSettings(settings);
+        all["ConnectionStrings:Postgres"] = connectionString;
+        return Task.FromResult(Started(new AgentApiFactory(all, dataDirectory: null, configureServices)));
     }
 
     /// <summary>Starts the service in embedded mode, in <paramref name="dataDirectory"/> or a new temporary folder.</summary>
-    public static AgentApiFactory StartEmbedded(IDictionary<string, string?>? settings = null, string? dataDirectory = null)
+    public static AgentApiFactory StartEmbedded(
+        IDictionary<string, string?>? settings = null,
+        string? dataDirectory = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         dataDirectory ??= Directory.CreateTempSubdirectory("agentapi-test-").FullName;
         var all = DefaultSettings(settings);
         all["Storage:DataDirectory"] = dataDirectory;
-        return Started(new AgentApiFactory(all, dataDirectory));
+        return Started(new AgentApiFactory(all, dataDirectory, configureServices));
     }
 
     public string? PostgresConnectionString => _settings.GetValueOrDefault("ConnectionStrings:Postgres");
@@ -101,6 +120,10 @@ public sealed class AgentApiFactory : WebApplicationFactory<Program>
         }
 
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+        if (_configureServices is not null)
+        {
+            builder.ConfigureServices(_configureServices);
+        }
     }
 
     protected override void Dispose(bool disposing)
