@@ -1,6 +1,7 @@
 using AgentApi.Security;
 using AgentApi.Storage;
 using Hangfire;
+using Hangfire.AspNetCore;
 using Hangfire.Dashboard;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
@@ -34,6 +35,11 @@ public static class QueueExtensions
         {
             services.AddSingleton<JobStorage>(_ => new Hangfire.InMemory.InMemoryStorage());
         }
+
+        // Hangfire's default activator is process-wide; this one builds jobs from this host's
+        // container, so each host in a process runs its jobs against its own services.
+        services.AddSingleton<JobActivator>(provider =>
+            new AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
 
         services.AddHangfire((provider, configuration) => configuration
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
