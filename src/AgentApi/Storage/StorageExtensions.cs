@@ -63,8 +63,8 @@ public static class StorageExtensions
 
         var factory = app.Services.GetRequiredService<IDbContextFactory<AgentDbContext>>();
         await using var db = factory.CreateDbContext();
-        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).Count();
         await db.Database.MigrateAsync(cancellationToken);
+        var applied = (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).Count();
 
         if (info.Mode == StorageMode.Embedded)
         {
@@ -72,6 +72,6 @@ public static class StorageExtensions
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
         }
 
-        StorageLog.MigrationsApplied(logger, pending);
+        StorageLog.SchemaReady(logger, applied);
     }
 }

@@ -12,6 +12,6 @@ internal static partial class StorageLog
         "Storage is PostgreSQL: host '{Host}', database '{Database}', for both AgentApi's tables and Hangfire.")]
     public static partial void PostgresMode(ILogger logger, string? host, string? database);
 
-    [LoggerMessage(1003, LogLevel.Information, "Applied {Count} database migrations.")]
-    public static partial void MigrationsApplied(ILogger logger, int count);
+    [LoggerMessage(1003, LogLevel.Information, "The database schema is up to date: {Count} migrations applied in all.")]
+    public static partial void SchemaReady(ILogger logger, int count);
 }

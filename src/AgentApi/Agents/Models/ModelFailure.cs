@@ -21,6 +21,8 @@ public sealed record ModelFailure(bool IsTransient, int? StatusCode, TimeSpan? R
             case ClientResultException clientResult:
                 return FromStatus(clientResult.Status, ReadRetryAfter(clientResult), clientResult.Message);
 
+            // TODO: Anthropic's exceptions carry no response headers, so its Retry-After is not
+            // honoured and the computed backoff is used instead.
             case AnthropicApiException anthropic:
                 return FromStatus((int)anthropic.StatusCode, retryAfter: null, anthropic.Message);
 
@@ -58,7 +60,18 @@ public sealed record ModelFailure(bool IsTransient, int? StatusCode, TimeSpan? R
             _ => "model_error",
         };
 
-        return new ModelFailure(transient, status, retryAfter, type, $"The model endpoint returned HTTP {status}: {detail}");
+        return new ModelFailure(transient, status, retryAfter, type, $"The model endpoint returned HTTP {status}: {Shorten(detail)}");
+    }
+
+    /// <summary>
+    /// Keeps the provider's own explanation readable in one line and bounded, because it is
+    /// stored on the task and some providers quote parts of the request in their errors.
+    /// </summary>
+    private static string Shorten(string detail)
+    {
+        const int maxLength = 300;
+        var oneLine = string.Join(' ', detail.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return oneLine.Length <= maxLength ? oneLine : oneLine[..maxLength] + "…";
     }
 
     private static TimeSpan? ReadRetryAfter(ClientResultException exception)

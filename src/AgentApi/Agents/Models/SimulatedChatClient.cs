@@ -18,6 +18,7 @@ public sealed class SimulatedChatClient(TimeSpan latency, TimeProvider timeProvi
         ChatOptions? options = null,
         CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var messageList = messages.ToList();
         await DelayAsync(cancellationToken);
 
@@ -35,14 +36,17 @@ public sealed class SimulatedChatClient(TimeSpan latency, TimeProvider timeProvi
         ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var messageList = messages.ToList();
         await DelayAsync(cancellationToken);
 
         var text = Compose(messageList);
-        foreach (var word in text.Split(' '))
+        var words = text.Split(' ');
+        for (var index = 0; index < words.Length; index++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            yield return new ChatResponseUpdate(ChatRole.Assistant, word + " ") { ModelId = ModelId };
+            var chunk = index < words.Length - 1 ? words[index] + " " : words[index];
+            yield return new ChatResponseUpdate(ChatRole.Assistant, chunk) { ModelId = ModelId };
         }
 
         yield return new ChatResponseUpdate
