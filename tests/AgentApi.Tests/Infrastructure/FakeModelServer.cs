@@ -15,18 +15,26 @@ using Microsoft.Extensions.Logging;
 
 namespace AgentApi.Tests.Infrastructure;
 
-/// <summary>One chat completions request as the fake model server received it.</summary>
+/// <summary>One model request as the fake model server received it: OpenAI chat completions or Anthropic messages.</summary>
 /// <param name="Model">The request's <c>model</c>.</param>
 /// <param name="Stream">The request's <c>stream</c>, false when absent.</param>
-/// <param name="Authorization">The Authorization header value, null when absent.</param>
+/// <param name="Authorization">
+/// The Authorization header value. On <c>/v1/messages</c> without that header it is the
+/// <c>x-api-key</c> header value, which some Anthropic clients send in its place. Null when both are absent.
+/// </param>
 /// <param name="LastUserMessage">The text of the last message with role <c>user</c>, empty when there is none.</param>
 /// <param name="Body">The raw request body.</param>
-public sealed record RecordedRequest(string Model, bool Stream, string? Authorization, string LastUserMessage, string Body);
+public sealed record RecordedRequest(string Model, bool Stream, string? Authorization, string LastUserMessage, string Body)
+{
+    /// <summary>The request path: <c>/v1/chat/completions</c> or <c>/v1/messages</c>.</summary>
+    public string Path { get; init; } = "";
+}
 
 /// <summary>
-/// In-process fake of the OpenAI chat completions API over real HTTP on 127.0.0.1.
-/// Each request consumes the next scripted behaviour in FIFO order. When none is queued,
-/// the server replies with <c>"echo: "</c> followed by the last user message.
+/// In-process fake of the OpenAI chat completions API (<c>POST /v1/chat/completions</c>) and of
+/// Anthropic's Messages API (<c>POST /v1/messages</c>, non-streaming only) over real HTTP on 127.0.0.1.
+/// Each request to either endpoint consumes the next scripted behaviour from one shared FIFO queue.
+/// When none is queued, the server replies with <c>"echo: "</c> followed by the last user message.
 /// </summary>
 /// <remarks>
 /// Token counts in <c>usage</c> are whitespace-separated word counts (see
@@ -49,10 +57,17 @@ public sealed class FakeModelServer : IAsyncDisposable
     {
         this.app = app;
         BaseUrl = "";
+        RootUrl = "";
     }
 
     /// <summary>Base URL of the API, <c>http://127.0.0.1:{port}/v1</c>, to use as the OpenAI client endpoint.</summary>
     public string BaseUrl { get; private set; }
+
+    /// <summary>
+    /// The server's root URL, <c>http://127.0.0.1:{port}</c> with no <c>/v1</c>, to use as the Anthropic
+    /// client's <c>BaseUrl</c>: that client appends <c>/v1/messages</c> itself.
+    /// </summary>
+    public string RootUrl { get; private set; }
 
     /// <summary>Snapshot of the requests received so far, in arrival order.</summary>
     public IReadOnlyList<RecordedRequest> Requests
@@ -66,7 +81,7 @@ public sealed class FakeModelServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Number of chat completions requests in progress now.</summary>
+    /// <summary>Number of model requests, on either endpoint, in progress now.</summary>
     public int ActiveRequests => Volatile.Read(ref activeRequests);
 
     /// <summary>Peak of <see cref="ActiveRequests"/> since the server started.</summary>
@@ -88,11 +103,13 @@ public sealed class FakeModelServer : IAsyncDisposable
         var app = builder.Build();
         var server = new FakeModelServer(app);
         app.MapPost("/v1/chat/completions", server.HandleChatCompletionsAsync);
+        app.MapPost("/v1/messages", server.HandleMessagesAsync);
         await app.StartAsync();
 
         var address = app.Services.GetRequiredService<IServer>().Features
             .GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        server.BaseUrl = address.TrimEnd('/') + "/v1";
+        server.RootUrl = address.TrimEnd('/');
+        server.BaseUrl = server.RootUrl + "/v1";
         return server;
     }
 
@@ -107,9 +124,9 @@ public sealed class FakeModelServer : IAsyncDisposable
     public void EnqueueDelayedReply(string text, TimeSpan delay) => behaviours.Enqueue(new Behaviour.Reply(text, delay));
 
     /// <summary>
-    /// Queues an OpenAI-style error response with the given status code. When
-    /// <paramref name="retryAfter"/> is given, the response carries a Retry-After header
-    /// in whole seconds, rounded up.
+    /// Queues an error response with the given status code, in the error format of the endpoint
+    /// that consumes it. When <paramref name="retryAfter"/> is given, the response carries a
+    /// Retry-After header in whole seconds, rounded up.
     /// </summary>
     public void EnqueueError(int statusCode, TimeSpan? retryAfter = null) =>
         behaviours.Enqueue(new Behaviour.Error(statusCode, retryAfter));
@@ -125,14 +142,19 @@ public sealed class FakeModelServer : IAsyncDisposable
         stopping.Dispose();
     }
 
-    private async Task HandleChatCompletionsAsync(HttpContext context)
+    private Task HandleChatCompletionsAsync(HttpContext context) => TrackAsync(context, HandleAsync);
+
+    private Task HandleMessagesAsync(HttpContext context) => TrackAsync(context, HandleAnthropicAsync);
+
+    /// <summary>Runs one request's handler while it counts in <see cref="ActiveRequests"/>, and ends it when the client aborts.</summary>
+    private async Task TrackAsync(HttpContext context, Func<HttpContext, CancellationToken, Task> handle)
     {
         var active = Interlocked.Increment(ref activeRequests);
         UpdateMaxConcurrentRequests(active);
         using var aborted = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping.Token);
         try
         {
-            await HandleAsync(context, aborted.Token);
+            await handle(context, aborted.Token);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
@@ -163,19 +185,14 @@ public sealed class FakeModelServer : IAsyncDisposable
             return;
         }
 
-        lock (requestsLock)
-        {
-            requests.Add(new RecordedRequest(
-                request.Model,
-                request.Stream,
-                context.Request.Headers.Authorization.FirstOrDefault(),
-                request.LastUserMessage,
-                body));
-        }
+        Record(new RecordedRequest(
+            request.Model,
+            request.Stream,
+            context.Request.Headers.Authorization.FirstOrDefault(),
+            request.LastUserMessage,
+            body) { Path = context.Request.Path });
 
-        var behaviour = behaviours.TryDequeue(out var next)
-            ? next
-            : new Behaviour.Reply("echo: " + request.LastUserMessage, TimeSpan.Zero);
+        var behaviour = NextBehaviour(request.LastUserMessage);
 
         switch (behaviour)
         {
@@ -197,12 +214,7 @@ public sealed class FakeModelServer : IAsyncDisposable
                 break;
 
             case Behaviour.Error error:
-                if (error.RetryAfter is { } retryAfter)
-                {
-                    var seconds = (long)Math.Ceiling(retryAfter.TotalSeconds);
-                    context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                }
-
+                SetRetryAfter(context, error.RetryAfter);
                 await WriteErrorAsync(context, error.StatusCode, $"Scripted error with status code {error.StatusCode}.", ct);
                 break;
 
@@ -210,6 +222,147 @@ public sealed class FakeModelServer : IAsyncDisposable
                 await Task.Delay(Timeout.Infinite, ct);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Handles <c>POST /v1/messages</c> in Anthropic's wire format. A request with <c>stream: true</c>
+    /// is recorded and rejected with 400, and it consumes no scripted behaviour.
+    /// </summary>
+    private async Task HandleAnthropicAsync(HttpContext context, CancellationToken ct)
+    {
+        string body;
+        using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8))
+        {
+            body = await reader.ReadToEndAsync(ct);
+        }
+
+        MessagesRequest request;
+        try
+        {
+            request = MessagesRequest.Parse(body);
+        }
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException or KeyNotFoundException)
+        {
+            await WriteAnthropicErrorAsync(context, StatusCodes.Status400BadRequest, $"Invalid messages request: {exception.Message}", ct);
+            return;
+        }
+
+        var authorization = context.Request.Headers.Authorization.FirstOrDefault()
+            ?? context.Request.Headers["x-api-key"].FirstOrDefault();
+        Record(new RecordedRequest(request.Model, request.Stream, authorization, request.LastUserMessage, body)
+        {
+            Path = context.Request.Path,
+        });
+
+        if (request.Stream)
+        {
+            await WriteAnthropicErrorAsync(context, StatusCodes.Status400BadRequest,
+                "The fake model server does not support streaming on /v1/messages; send \"stream\": false.", ct);
+            return;
+        }
+
+        switch (NextBehaviour(request.LastUserMessage))
+        {
+            case Behaviour.Reply reply:
+                if (reply.Delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(reply.Delay, ct);
+                }
+
+                await WriteMessageAsync(context, request, reply.Text, ct);
+                break;
+
+            case Behaviour.Error error:
+                SetRetryAfter(context, error.RetryAfter);
+                await WriteAnthropicErrorAsync(context, error.StatusCode, $"Scripted error with status code {error.StatusCode}.", ct);
+                break;
+
+            case Behaviour.Hang:
+                await Task.Delay(Timeout.Infinite, ct);
+                break;
+        }
+    }
+
+    private void Record(RecordedRequest request)
+    {
+        lock (requestsLock)
+        {
+            requests.Add(request);
+        }
+    }
+
+    private Behaviour NextBehaviour(string lastUserMessage) =>
+        behaviours.TryDequeue(out var next)
+            ? next
+            : new Behaviour.Reply("echo: " + lastUserMessage, TimeSpan.Zero);
+
+    private static void SetRetryAfter(HttpContext context, TimeSpan? retryAfter)
+    {
+        if (retryAfter is { } value)
+        {
+            var seconds = (long)Math.Ceiling(value.TotalSeconds);
+            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>Writes a non-streaming Anthropic message with one text block and stop reason <c>end_turn</c>.</summary>
+    private async Task WriteMessageAsync(HttpContext context, MessagesRequest request, string text, CancellationToken ct)
+    {
+        var json = WriteJson(writer =>
+        {
+            writer.WriteString("id", "msg_fake_" + Interlocked.Increment(ref completionCount).ToString(CultureInfo.InvariantCulture));
+            writer.WriteString("type", "message");
+            writer.WriteString("role", "assistant");
+            writer.WriteString("model", request.Model);
+            writer.WriteStartArray("content");
+            writer.WriteStartObject();
+            writer.WriteString("type", "text");
+            writer.WriteString("text", text);
+            writer.WriteEndObject();
+            writer.WriteEndArray();
+            writer.WriteString("stop_reason", "end_turn");
+            writer.WriteNull("stop_sequence");
+            writer.WriteStartObject("usage");
+            writer.WriteNumber("input_tokens", request.PromptTokens);
+            writer.WriteNumber("output_tokens", CountTokens(text));
+            writer.WriteEndObject();
+        });
+
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(json, ct);
+    }
+
+    /// <summary>
+    /// Writes an error in Anthropic's format, with the error type that docs.claude.com/en/api/errors
+    /// lists for the status code. Other 4xx codes get <c>invalid_request_error</c>, as that page allows.
+    /// </summary>
+    private static async Task WriteAnthropicErrorAsync(HttpContext context, int statusCode, string message, CancellationToken ct)
+    {
+        var type = statusCode switch
+        {
+            StatusCodes.Status401Unauthorized => "authentication_error",
+            StatusCodes.Status403Forbidden => "permission_error",
+            StatusCodes.Status404NotFound => "not_found_error",
+            StatusCodes.Status413PayloadTooLarge => "request_too_large",
+            StatusCodes.Status429TooManyRequests => "rate_limit_error",
+            529 => "overloaded_error",
+            >= 500 => "api_error",
+            _ => "invalid_request_error",
+        };
+
+        var json = WriteJson(writer =>
+        {
+            writer.WriteString("type", "error");
+            writer.WriteStartObject("error");
+            writer.WriteString("type", type);
+            writer.WriteString("message", message);
+            writer.WriteEndObject();
+        });
+
+        context.Response.StatusCode = statusCode;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(json, ct);
     }
 
     private async Task WriteCompletionAsync(HttpContext context, ChatRequest request, string text, CancellationToken ct)
@@ -465,8 +618,11 @@ public sealed class FakeModelServer : IAsyncDisposable
             return new ChatRequest(model, stream, includeUsage, lastUserMessage, promptTokens);
         }
 
-        /// <summary>Reads message content, which is either a string or an array of content parts, of which only text parts count.</summary>
-        private static string ReadContentText(JsonElement content)
+        /// <summary>
+        /// Reads message content, which is either a string or an array of content parts, of which only
+        /// text parts count. Anthropic's content blocks and <c>system</c> have the same two shapes.
+        /// </summary>
+        public static string ReadContentText(JsonElement content)
         {
             switch (content.ValueKind)
             {
@@ -489,6 +645,38 @@ public sealed class FakeModelServer : IAsyncDisposable
                 default:
                     return "";
             }
+        }
+    }
+
+    /// <summary>The fields of an Anthropic messages request body that the fake reads.</summary>
+    /// <remarks>
+    /// <c>max_tokens</c> must be present, as the real API requires it. The top-level <c>system</c>
+    /// counts towards <see cref="PromptTokens"/> like any message.
+    /// </remarks>
+    private sealed record MessagesRequest(string Model, bool Stream, string LastUserMessage, int PromptTokens)
+    {
+        public static MessagesRequest Parse(string body)
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+
+            var model = root.GetProperty("model").GetString() ?? "";
+            _ = root.GetProperty("max_tokens").GetInt32();
+            var stream = root.TryGetProperty("stream", out var streamElement) && streamElement.ValueKind == JsonValueKind.True;
+
+            var promptTokens = root.TryGetProperty("system", out var system) ? CountTokens(ChatRequest.ReadContentText(system)) : 0;
+            var lastUserMessage = "";
+            foreach (var message in root.GetProperty("messages").EnumerateArray())
+            {
+                var content = ChatRequest.ReadContentText(message.GetProperty("content"));
+                promptTokens += CountTokens(content);
+                if (message.GetProperty("role").GetString() == "user")
+                {
+                    lastUserMessage = content;
+                }
+            }
+
+            return new MessagesRequest(model, stream, lastUserMessage, promptTokens);
         }
     }
 }
