@@ -1,0 +1,71 @@
+namespace AgentApi.Lanes;
+
+/// <summary>
+/// One lane's state. Every field is guarded by <see cref="Sync"/>. Waiting items are kept in one
+/// heap per priority level, ordered by scheduling sequence; an item whose session is busy waits
+/// in its session's queue instead, so that it cannot overtake earlier work of the same session.
+/// </summary>
+internal sealed class Lane(string name, int limit)
+{
+    private const int RecentWaitCount = 512;
+
+    public readonly Lock Sync = new();
+
+    public readonly PriorityQueue<LaneWorkItem, long>[] Ready =
+        [new PriorityQueue<LaneWorkItem, long>(), new PriorityQueue<LaneWorkItem, long>(), new PriorityQueue<LaneWorkItem, long>()];
+
+    public readonly Dictionary<string, LaneSession> Sessions = new(StringComparer.Ordinal);
+
+    public readonly HashSet<LaneWorkItem> Running = [];
+
+    private readonly double[] _recentWaitsMs = new double[RecentWaitCount];
+    private int _recentWaitNext;
+    private int _recentWaitCount;
+
+    public string Name { get; } = name;
+
+    public int Limit { get; set; } = limit;
+
+    /// <summary>Slots in use: runners that hold a slot, whether or not they have taken an item yet.</summary>
+    public int Slots { get; set; }
+
+    /// <summary>Items waiting and not removed.</summary>
+    public int Waiting { get; set; }
+
+    public long NextSequence { get; set; }
+
+    public long Completed { get; set; }
+
+    public long Failed { get; set; }
+
+    public void RecordWait(double waitMs)
+    {
+        _recentWaitsMs[_recentWaitNext] = waitMs;
+        _recentWaitNext = (_recentWaitNext + 1) % RecentWaitCount;
+        _recentWaitCount = Math.Min(_recentWaitCount + 1, RecentWaitCount);
+    }
+
+    public (double P50, double P95) WaitPercentiles()
+    {
+        if (_recentWaitCount == 0)
+        {
+            return (0, 0);
+        }
+
+        var sorted = _recentWaitsMs.AsSpan(0, _recentWaitCount).ToArray();
+        Array.Sort(sorted);
+        return (Percentile(sorted, 0.50), Percentile(sorted, 0.95));
+    }
+
+    private static double Percentile(double[] sorted, double quantile) =>
+        sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)];
+}
+
+/// <summary>The work of one session key in one lane: at most one item ready or running, the rest pending in order.</summary>
+internal sealed class LaneSession
+{
+    /// <summary>True while an item of the session is in the ready heaps or running.</summary>
+    public bool Busy { get; set; }
+
+    public Queue<LaneWorkItem> Pending { get; } = new();
+}

@@ -1,0 +1,119 @@
+namespace AgentApi.Lanes;
+
+public sealed partial class LaneDispatcher
+{
+    private const int MaxRunningIdsInLog = 5;
+
+    private LaneSnapshot Snapshot(Lane lane)
+    {
+        lock (lane.Sync)
+        {
+            var (p50, p95) = lane.WaitPercentiles();
+            var oldest = FindOldestWaiting(lane);
+            LaneWaitReason? reason = null;
+            double? oldestWaitMs = null;
+            if (oldest is not null)
+            {
+                reason = WaitReasonOf(lane, oldest);
+                oldestWaitMs = _timeProvider.GetElapsedTime(oldest.EnqueuedTimestamp).TotalMilliseconds;
+            }
+
+            return new LaneSnapshot(
+                lane.Name,
+                lane.Limit,
+                lane.Running.Count,
+                lane.Waiting,
+                lane.Completed,
+                lane.Failed,
+                p50,
+                p95,
+                reason,
+                oldestWaitMs);
+        }
+    }
+
+    private static LaneWaitReason WaitReasonOf(Lane lane, LaneWorkItem item) =>
+        lane.Limit == 0 ? LaneWaitReason.Paused
+        : item.InSessionPending ? LaneWaitReason.SessionBusy
+        : LaneWaitReason.LaneFull;
+
+    /// <summary>The waiting item scheduled first, among the heads of the heaps and session queues. Under the lane's lock.</summary>
+    private static LaneWorkItem? FindOldestWaiting(Lane lane)
+    {
+        LaneWorkItem? oldest = null;
+        foreach (var candidate in WaitingHeads(lane))
+        {
+            if (oldest is null || candidate.Sequence < oldest.Sequence)
+            {
+                oldest = candidate;
+            }
+        }
+
+        return oldest;
+    }
+
+    private static IEnumerable<LaneWorkItem> WaitingHeads(Lane lane)
+    {
+        foreach (var heap in lane.Ready)
+        {
+            while (heap.TryPeek(out var head, out _))
+            {
+                if (head.IsWaiting)
+                {
+                    yield return head;
+                    break;
+                }
+
+                heap.Dequeue();
+            }
+        }
+
+        foreach (var session in lane.Sessions.Values)
+        {
+            foreach (var pending in session.Pending)
+            {
+                if (pending.IsWaiting)
+                {
+                    yield return pending;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Logs, once per item, work that has waited past the threshold, with what runs ahead of it.</summary>
+    private void LogLongWaits()
+    {
+        var threshold = _options.WaitLogThreshold;
+        if (threshold <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        foreach (var lane in _lanes.Values)
+        {
+            List<(LaneWorkItem Item, long WaitMs, LaneWaitReason Reason, int Waiting, int Active, int Limit, string Running)> longWaits = [];
+            lock (lane.Sync)
+            {
+                foreach (var head in WaitingHeads(lane).ToList())
+                {
+                    var waited = _timeProvider.GetElapsedTime(head.EnqueuedTimestamp);
+                    if (head.WaitLogged || waited < threshold)
+                    {
+                        continue;
+                    }
+
+                    head.WaitLogged = true;
+                    var running = string.Join(", ", lane.Running.Take(MaxRunningIdsInLog).Select(item => item.Id));
+                    longWaits.Add((head, (long)waited.TotalMilliseconds, WaitReasonOf(lane, head), lane.Waiting, lane.Running.Count, lane.Limit, running));
+                }
+            }
+
+            foreach (var wait in longWaits)
+            {
+                LaneLog.LongWait(_logger, wait.Item.Id, wait.WaitMs, lane.Name, wait.Reason, wait.Waiting, wait.Active, wait.Limit,
+                    wait.Running.Length == 0 ? "nothing" : wait.Running);
+            }
+        }
+    }
+}

@@ -1,0 +1,477 @@
+using System.Runtime.InteropServices;
+
+namespace AgentApi.Lanes;
+
+/// <summary>
+/// Decides when work may start. Each lane runs at most its limit of items at once; inside a lane
+/// higher priority is taken first, equal priority first in first out, and work that has waited an
+/// ageing interval moves up a level. Items with the same session key run one at a time in the
+/// order they were scheduled. Lanes never wait for each other, and the dispatcher holds no thread
+/// while work waits.
+/// </summary>
+/// <remarks>
+/// Each lane keeps up to its limit of runner loops; a runner takes the next item, runs it, and
+/// takes the one after, so work that completes synchronously costs no thread hop.
+/// </remarks>
+public sealed partial class LaneDispatcher : IAsyncDisposable
+{
+    private static readonly TimeSpan WaitCheckInterval = TimeSpan.FromSeconds(1);
+
+    private readonly Dictionary<string, Lane> _lanes;
+    private readonly TimeProvider _timeProvider;
+    private readonly LaneDispatcherOptions _options;
+    private readonly ILogger _logger;
+    private readonly LaneMetrics? _metrics;
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ITimer _waitCheck;
+    private int _running;
+    private volatile bool _stopping;
+
+    public LaneDispatcher(
+        IReadOnlyDictionary<string, int> laneLimits,
+        LaneDispatcherOptions options,
+        TimeProvider timeProvider,
+        ILogger<LaneDispatcher> logger,
+        LaneMetrics? metrics = null)
+    {
+        _options = options;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _metrics = metrics;
+        _lanes = laneLimits.ToDictionary(pair => pair.Key, pair => new Lane(pair.Key, pair.Value), StringComparer.Ordinal);
+        _waitCheck = timeProvider.CreateTimer(static state => ((LaneDispatcher)state!).LogLongWaits(), this, WaitCheckInterval, WaitCheckInterval);
+        _metrics?.Observe(this);
+    }
+
+    /// <summary>Raised after a lane's limit changes, with the lane's new state.</summary>
+    public event Action<LaneSnapshot>? LimitChanged;
+
+    public IEnumerable<string> LaneNames => _lanes.Keys.Order(StringComparer.Ordinal);
+
+    public bool HasLane(string lane) => _lanes.ContainsKey(lane);
+
+    /// <summary>
+    /// Puts the item in its lane. Returns false when the dispatcher is stopping, in which case the
+    /// item was not taken and its callbacks are never called.
+    /// </summary>
+    public bool Schedule(LaneWorkItem item) => Schedule(item, holder: null);
+
+    /// <summary>
+    /// Puts the item in its lane; when <paramref name="holder"/> runs in the same lane and waits for
+    /// this item, the item runs at once on the holder's slot instead of queueing behind it, so a
+    /// full lane cannot deadlock on its own nested work.
+    /// </summary>
+    public bool Schedule(LaneWorkItem item, LaneWorkItem? holder)
+    {
+        var lane = GetLane(item.Lane);
+
+        if (item.CancellationToken.CanBeCanceled)
+        {
+            // Registered first: a token that has already fired removes the item right here.
+            item.CancellationRegistration = item.CancellationToken.UnsafeRegister(
+                static state =>
+                {
+                    var (dispatcher, lane, item) = ((LaneDispatcher, Lane, LaneWorkItem))state!;
+                    dispatcher.Remove(lane, item, LaneRemovalReason.Cancelled);
+                },
+                (this, lane, item));
+        }
+
+        bool startRunner;
+        lock (lane.Sync)
+        {
+            if (_stopping)
+            {
+                item.CancellationRegistration.Dispose();
+                return false;
+            }
+
+            if (!item.IsWaiting)
+            {
+                return true;
+            }
+
+            item.Sequence = ++lane.NextSequence;
+            item.EnqueuedTimestamp = _timeProvider.GetTimestamp();
+
+            if (holder is not null && holder.Lane == item.Lane && lane.Running.Contains(holder) && item.TryMarkRunning())
+            {
+                item.Borrowed = true;
+                lane.Running.Add(item);
+                Interlocked.Increment(ref _running);
+                _ = RunBorrowedAsync(lane, item);
+                return true;
+            }
+
+            lane.Waiting++;
+            startRunner = Enqueue(lane, item) && TryReserveSlot(lane);
+        }
+
+        if (startRunner)
+        {
+            StartRunner(lane);
+        }
+
+        return true;
+    }
+
+    /// <summary>Changes a lane's limit at once. Returns false when the lane is not declared.</summary>
+    public bool TrySetLimit(string laneName, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        if (!_lanes.TryGetValue(laneName, out var lane))
+        {
+            return false;
+        }
+
+        int oldLimit;
+        var runnersToStart = 0;
+        lock (lane.Sync)
+        {
+            oldLimit = lane.Limit;
+            lane.Limit = limit;
+            var ready = lane.Ready.Sum(heap => heap.Count);
+            while (ready-- > 0 && TryReserveSlot(lane))
+            {
+                runnersToStart++;
+            }
+        }
+
+        for (var i = 0; i < runnersToStart; i++)
+        {
+            StartRunner(lane);
+        }
+
+        LaneLog.LimitChanged(_logger, laneName, oldLimit, limit);
+        if (GetSnapshot(laneName) is { } snapshot)
+        {
+            LimitChanged?.Invoke(snapshot);
+        }
+
+        return true;
+    }
+
+    public LaneSnapshot? GetSnapshot(string laneName) =>
+        _lanes.TryGetValue(laneName, out var lane) ? Snapshot(lane) : null;
+
+    public IReadOnlyList<LaneSnapshot> GetSnapshots() =>
+        _lanes.Values.OrderBy(lane => lane.Name, StringComparer.Ordinal).Select(Snapshot).ToList();
+
+    /// <summary>
+    /// Stops taking work, hands every waiting item back through
+    /// <see cref="LaneWorkItem.OnRemoved"/> with <see cref="LaneRemovalReason.Shutdown"/>, and waits
+    /// for running work for the grace period before cancelling it.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        List<LaneWorkItem> handedBack = [];
+        var running = 0;
+        _stopping = true;
+        foreach (var lane in _lanes.Values)
+        {
+            lock (lane.Sync)
+            {
+                handedBack.AddRange(DrainWaiting(lane));
+                running += lane.Running.Count;
+            }
+        }
+
+        LaneLog.Stopping(_logger, handedBack.Count, running, (long)_options.ShutdownGracePeriod.TotalMilliseconds);
+        foreach (var item in handedBack)
+        {
+            NotifyRemoved(item, LaneRemovalReason.Shutdown);
+        }
+
+        if (Volatile.Read(ref _running) == 0)
+        {
+            _drained.TrySetResult();
+        }
+
+        try
+        {
+            await _drained.Task.WaitAsync(_options.ShutdownGracePeriod, _timeProvider, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            LaneLog.GraceExpired(_logger, Volatile.Read(ref _running));
+            await _shutdown.CancelAsync();
+            await _drained.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _waitCheck.DisposeAsync();
+        _shutdown.Dispose();
+    }
+
+    private Lane GetLane(string name) =>
+        _lanes.TryGetValue(name, out var lane)
+            ? lane
+            : throw new ArgumentException($"Lane '{name}' is not declared; declared lanes: {string.Join(", ", LaneNames)}.", nameof(name));
+
+    /// <summary>Adds a waiting item to the ready heaps, or to its session's queue; returns whether it is ready.</summary>
+    private static bool Enqueue(Lane lane, LaneWorkItem item)
+    {
+        if (item.SessionKey is { } key)
+        {
+            ref var session = ref CollectionsMarshal.GetValueRefOrAddDefault(lane.Sessions, key, out _);
+            session ??= new LaneSession();
+            if (session.Busy)
+            {
+                item.InSessionPending = true;
+                session.Pending.Enqueue(item);
+                return false;
+            }
+
+            session.Busy = true;
+        }
+
+        lane.Ready[(int)item.Priority].Enqueue(item, item.Sequence);
+        return true;
+    }
+
+    private static bool TryReserveSlot(Lane lane)
+    {
+        if (lane.Slots >= lane.Limit)
+        {
+            return false;
+        }
+
+        lane.Slots++;
+        return true;
+    }
+
+    private void StartRunner(Lane lane) =>
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static state => _ = state.Dispatcher.RunAsync(state.Lane),
+            (Dispatcher: this, Lane: lane),
+            preferLocal: false);
+
+    /// <summary>A runner loop: it holds one of the lane's slots and runs items until none is ready.</summary>
+    private async Task RunAsync(Lane lane)
+    {
+        while (true)
+        {
+            LaneWorkItem? item;
+            lock (lane.Sync)
+            {
+                item = lane.Slots > lane.Limit || _stopping ? null : TakeNext(lane);
+                if (item is null)
+                {
+                    lane.Slots--;
+                    return;
+                }
+            }
+
+            Interlocked.Increment(ref _running);
+            await ExecuteAsync(lane, item);
+        }
+    }
+
+    private async Task RunBorrowedAsync(Lane lane, LaneWorkItem item)
+    {
+        // Off the scheduling thread, which holds the lane's lock.
+        await Task.Yield();
+        await ExecuteAsync(lane, item);
+    }
+
+    private async Task ExecuteAsync(Lane lane, LaneWorkItem item)
+    {
+        var startedAt = _timeProvider.GetTimestamp();
+        bool succeeded;
+        try
+        {
+            succeeded = await item.ExecuteAsync(_shutdown.Token);
+        }
+        catch (Exception exception)
+        {
+            LaneLog.WorkFailed(_logger, item.Id, lane.Name, exception);
+            succeeded = false;
+        }
+
+        item.CancellationRegistration.Dispose();
+        _metrics?.RecordRun(lane.Name, _timeProvider.GetElapsedTime(startedAt).TotalMilliseconds, succeeded);
+
+        lock (lane.Sync)
+        {
+            lane.Running.Remove(item);
+            if (succeeded)
+            {
+                lane.Completed++;
+            }
+            else
+            {
+                lane.Failed++;
+            }
+
+            if (item.SessionKey is { } key && !item.Borrowed)
+            {
+                ReleaseSession(lane, key);
+            }
+        }
+
+        if (Interlocked.Decrement(ref _running) == 0 && _stopping)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    /// <summary>Takes the next item to run, or null. Called under the lane's lock.</summary>
+    private LaneWorkItem? TakeNext(Lane lane)
+    {
+        var now = _timeProvider.GetTimestamp();
+        PriorityQueue<LaneWorkItem, long>? bestHeap = null;
+        LaneWorkItem? best = null;
+        var bestLevel = int.MaxValue;
+
+        for (var level = 0; level < lane.Ready.Length; level++)
+        {
+            var heap = lane.Ready[level];
+            LaneWorkItem? head;
+            while (heap.TryPeek(out head, out _) && !head.IsWaiting)
+            {
+                heap.Dequeue();
+            }
+
+            if (head is null)
+            {
+                continue;
+            }
+
+            var effectiveLevel = EffectiveLevel(level, head, now);
+            if (effectiveLevel < bestLevel || (effectiveLevel == bestLevel && head.Sequence < best!.Sequence))
+            {
+                best = head;
+                bestHeap = heap;
+                bestLevel = effectiveLevel;
+            }
+        }
+
+        if (best is null || !best.TryMarkRunning())
+        {
+            return null;
+        }
+
+        bestHeap!.Dequeue();
+        lane.Waiting--;
+        lane.Running.Add(best);
+
+        var waitMs = _timeProvider.GetElapsedTime(best.EnqueuedTimestamp, now).TotalMilliseconds;
+        lane.RecordWait(waitMs);
+        _metrics?.RecordWait(lane.Name, waitMs);
+        return best;
+    }
+
+    private int EffectiveLevel(int level, LaneWorkItem item, long now)
+    {
+        if (level == 0 || _options.AgeingInterval <= TimeSpan.Zero)
+        {
+            return level;
+        }
+
+        var waited = _timeProvider.GetElapsedTime(item.EnqueuedTimestamp, now);
+        var promotions = (int)Math.Min(level, waited.Ticks / _options.AgeingInterval.Ticks);
+        return level - promotions;
+    }
+
+    /// <summary>Frees the session after its item ran or left, and makes its next pending item ready. Under the lane's lock.</summary>
+    private static bool ReleaseSession(Lane lane, string key)
+    {
+        if (!lane.Sessions.TryGetValue(key, out var session))
+        {
+            return false;
+        }
+
+        while (session.Pending.TryDequeue(out var next))
+        {
+            if (!next.IsWaiting)
+            {
+                continue;
+            }
+
+            next.InSessionPending = false;
+            lane.Ready[(int)next.Priority].Enqueue(next, next.Sequence);
+            return true;
+        }
+
+        session.Busy = false;
+        lane.Sessions.Remove(key);
+        return false;
+    }
+
+    /// <summary>Removes a waiting item; does nothing once it runs or has left.</summary>
+    private void Remove(Lane lane, LaneWorkItem item, LaneRemovalReason reason)
+    {
+        var startRunner = false;
+        lock (lane.Sync)
+        {
+            if (!item.TryMarkRemoved())
+            {
+                return;
+            }
+
+            if (item.Sequence != 0)
+            {
+                lane.Waiting--;
+
+                // A removed item that held its session's place lets the next one of the session go.
+                if (item.SessionKey is { } key && !item.InSessionPending)
+                {
+                    startRunner = ReleaseSession(lane, key) && TryReserveSlot(lane);
+                }
+            }
+        }
+
+        if (startRunner)
+        {
+            StartRunner(lane);
+        }
+
+        NotifyRemoved(item, reason);
+    }
+
+    private void NotifyRemoved(LaneWorkItem item, LaneRemovalReason reason)
+    {
+        item.CancellationRegistration.Dispose();
+        try
+        {
+            item.OnRemoved(reason);
+        }
+        catch (Exception exception)
+        {
+            LaneLog.RemovalCallbackFailed(_logger, item.Id, item.Lane, exception);
+        }
+    }
+
+    /// <summary>Marks every waiting item removed and returns them. Under the lane's lock.</summary>
+    private static List<LaneWorkItem> DrainWaiting(Lane lane)
+    {
+        List<LaneWorkItem> drained = [];
+        foreach (var heap in lane.Ready)
+        {
+            while (heap.TryDequeue(out var item, out _))
+            {
+                if (item.TryMarkRemoved())
+                {
+                    drained.Add(item);
+                }
+            }
+        }
+
+        foreach (var session in lane.Sessions.Values)
+        {
+            while (session.Pending.TryDequeue(out var item))
+            {
+                if (item.TryMarkRemoved())
+                {
+                    drained.Add(item);
+                }
+            }
+        }
+
+        lane.Waiting = 0;
+        return drained;
+    }
+}

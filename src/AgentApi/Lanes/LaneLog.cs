@@ -1,0 +1,24 @@
+namespace AgentApi.Lanes;
+
+internal static partial class LaneLog
+{
+    [LoggerMessage(4001, LogLevel.Warning,
+        "Work {ItemId} has waited {WaitMs} ms in lane '{Lane}' ({Reason}); {Waiting} items wait and {Active} of {Limit} slots are taken by: {RunningIds}.")]
+    public static partial void LongWait(ILogger logger, string itemId, long waitMs, string lane, LaneWaitReason reason, int waiting, int active, int limit, string runningIds);
+
+    [LoggerMessage(4002, LogLevel.Information, "Lane '{Lane}' limit changed from {OldLimit} to {NewLimit}.")]
+    public static partial void LimitChanged(ILogger logger, string lane, int oldLimit, int newLimit);
+
+    [LoggerMessage(4003, LogLevel.Error, "Work {ItemId} in lane '{Lane}' threw an unexpected exception.")]
+    public static partial void WorkFailed(ILogger logger, string itemId, string lane, Exception exception);
+
+    [LoggerMessage(4004, LogLevel.Error, "The removal callback of work {ItemId} in lane '{Lane}' threw an exception.")]
+    public static partial void RemovalCallbackFailed(ILogger logger, string itemId, string lane, Exception exception);
+
+    [LoggerMessage(4005, LogLevel.Information,
+        "The lane dispatcher is stopping: {Waiting} waiting items were handed back, {Running} running items get {GracePeriodMs} ms to finish.")]
+    public static partial void Stopping(ILogger logger, int waiting, int running, long gracePeriodMs);
+
+    [LoggerMessage(4006, LogLevel.Warning, "The lane dispatcher's grace period ended with {Running} items still running; they are being cancelled.")]
+    public static partial void GraceExpired(ILogger logger, int running);
+}

@@ -1,0 +1,65 @@
+namespace AgentApi.Lanes;
+
+/// <summary>
+/// A piece of work that waits in a lane and runs when the lane gives it a slot. Subclasses say
+/// what the work is; the dispatcher decides when it starts.
+/// </summary>
+public abstract class LaneWorkItem
+{
+    private const int StateWaiting = 0;
+    private const int StateRunning = 1;
+    private const int StateRemoved = 2;
+
+    private int _state;
+
+    protected LaneWorkItem(string lane, string? sessionKey, LanePriority priority, CancellationToken cancellationToken)
+    {
+        Lane = lane;
+        SessionKey = sessionKey;
+        Priority = priority;
+        CancellationToken = cancellationToken;
+    }
+
+    public string Lane { get; }
+
+    /// <summary>Work with the same session key runs one at a time, in the order it was scheduled.</summary>
+    public string? SessionKey { get; }
+
+    public LanePriority Priority { get; }
+
+    /// <summary>Cancels the item: while it waits, it leaves the lane; while it runs, the work sees it.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>A short id for logs, such as the task id.</summary>
+    public abstract string Id { get; }
+
+    internal long Sequence { get; set; }
+
+    internal long EnqueuedTimestamp { get; set; }
+
+    internal bool InSessionPending { get; set; }
+
+    internal bool WaitLogged { get; set; }
+
+    /// <summary>True when the item runs on the slot of the item that waits for it.</summary>
+    internal bool Borrowed { get; set; }
+
+    internal CancellationTokenRegistration CancellationRegistration { get; set; }
+
+    internal bool IsWaiting => Volatile.Read(ref _state) == StateWaiting;
+
+    /// <summary>
+    /// Runs the work and returns whether it succeeded. <paramref name="shutdownToken"/> fires when
+    /// the dispatcher's shutdown grace period ends.
+    /// </summary>
+    protected internal abstract ValueTask<bool> ExecuteAsync(CancellationToken shutdownToken);
+
+    /// <summary>Called once, outside the dispatcher's locks, when the item leaves its lane without starting.</summary>
+    protected internal virtual void OnRemoved(LaneRemovalReason reason)
+    {
+    }
+
+    internal bool TryMarkRunning() => Interlocked.CompareExchange(ref _state, StateRunning, StateWaiting) == StateWaiting;
+
+    internal bool TryMarkRemoved() => Interlocked.CompareExchange(ref _state, StateRemoved, StateWaiting) == StateWaiting;
+}
