@@ -16,11 +16,24 @@ public static class ErrorHandlingExtensions
             context.ProblemDetails.Extensions.TryAdd(
                 "traceId",
                 Activity.Current?.Id ?? context.HttpContext.TraceIdentifier);
+            context.ProblemDetails.Detail ??= DefaultDetail(context.ProblemDetails, context.HttpContext);
         });
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         return services;
     }
+
+    /// <summary>A sentence for responses that would otherwise carry no detail, so every problem says what to do.</summary>
+    private static string? DefaultDetail(Microsoft.AspNetCore.Mvc.ProblemDetails problem, HttpContext context) => problem.Status switch
+    {
+        StatusCodes.Status400BadRequest when problem is HttpValidationProblemDetails => "One or more fields are invalid; 'errors' lists each field with what is allowed.",
+        StatusCodes.Status404NotFound => $"No endpoint or resource matches '{context.Request.Method} {context.Request.Path}'. The API is described at /swagger.",
+        StatusCodes.Status405MethodNotAllowed => $"'{context.Request.Method}' is not allowed on '{context.Request.Path}'. The API is described at /swagger.",
+        StatusCodes.Status413PayloadTooLarge => "The request body is larger than the limit set by Limits:MaxRequestBodyBytes.",
+        StatusCodes.Status415UnsupportedMediaType => "Send the body as JSON with 'Content-Type: application/json'.",
+        StatusCodes.Status500InternalServerError => "An unexpected error occurred; the service log has the details under the trace id.",
+        _ => null,
+    };
 
     public static IApplicationBuilder UseErrorHandling(this IApplicationBuilder app)
     {

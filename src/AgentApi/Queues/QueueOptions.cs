@@ -29,7 +29,7 @@ public sealed class QueueOptions
 
     /// <summary>
     /// Routing rules for tasks submitted without <c>priority</c>: the first rule whose glob
-    /// pattern (<c>*</c> and <c>?</c>) matches the task name decides the priority.
+    /// pattern (<c>*</c> and <c>?</c>, case-insensitive) matches the task name decides the priority.
     /// </summary>
     public List<PriorityRoute> Routes { get; set; } = [];
 }

@@ -30,8 +30,8 @@ internal sealed class BootstrapKeyService(
 
         lifetime.ApplicationStarted.Register(() =>
         {
-            var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
-                ?? "http://localhost:5000";
+            var address = BrowsableAddress(server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+                ?? "http://localhost:5000");
             var output = console.Output;
             output.WriteLine();
             output.WriteLine("AgentApi generated an API key. It is shown only this once:");
@@ -43,6 +43,19 @@ internal sealed class BootstrapKeyService(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Turns a wildcard listening address such as <c>http://[::]:8080</c> into one a browser can open.</summary>
+    internal static string BrowsableAddress(string address)
+    {
+        if (!Uri.TryCreate(address.Replace("://+:", "://localhost:", StringComparison.Ordinal)
+                .Replace("://*:", "://localhost:", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+        {
+            return address;
+        }
+
+        var host = uri.Host is "0.0.0.0" or "[::]" or "::" ? "localhost" : uri.Host;
+        return new UriBuilder(uri) { Host = host }.Uri.GetLeftPart(UriPartial.Authority);
+    }
 }
 
 /// <summary>Where the generated key is printed: standard output, or a writer that a test supplies.</summary>

@@ -118,6 +118,25 @@ public sealed partial class AuthenticationTests(PostgresAppFixture fixture) : IC
     }
 
     [Fact]
+    public async Task Logout_FromDashboardForm_EndsTheSession()
+    {
+        using var client = Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        await LoginAsync(client, AgentApiFactory.AdminKey);
+        var dashboard = await client.GetStringAsync("/");
+        var token = AntiforgeryTokenPattern().Match(dashboard).Groups[1].Value;
+        Assert.False(string.IsNullOrEmpty(token), "the sign-out form should carry an antiforgery token");
+
+        var logout = await client.PostAsync("/logout", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = token,
+        }));
+
+        Assert.Equal(HttpStatusCode.Redirect, logout.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await client.GetAsync("/hangfire")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/tasks")).StatusCode);
+    }
+
+    [Fact]
     public async Task Login_WrongKey_Returns401AndSetsNoCookie()
     {
         using var client = Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });

@@ -69,7 +69,8 @@ public sealed class SimulatedChatClient(TimeSpan latency, TimeProvider timeProvi
         var input = messages.LastOrDefault(message => message.Role == ChatRole.User)?.Text ?? string.Empty;
         var wordCount = CountWords(input);
         var excerpt = input.Length <= EchoLength ? input : input[..EchoLength] + "…";
-        return $"[simulated] No model was called. Received {wordCount} words: \"{excerpt}\"";
+        var words = wordCount == 1 ? "word" : "words";
+        return $"[simulated] No model was called. Received {wordCount} {words}: \"{excerpt}\"";
     }
 
     private Task DelayAsync(CancellationToken cancellationToken) =>
