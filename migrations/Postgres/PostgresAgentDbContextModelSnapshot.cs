@@ -133,6 +133,19 @@ namespace AgentApi.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("last_sequence");
 
+                    b.Property<DateTimeOffset?>("LeaseExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_expires_at");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("lease_owner");
+
+                    b.Property<long>("LeaseToken")
+                        .HasColumnType("bigint")
+                        .HasColumnName("lease_token");
+
                     b.Property<int>("MaxAttempts")
                         .HasColumnType("integer")
                         .HasColumnName("max_attempts");
@@ -221,8 +234,14 @@ namespace AgentApi.Migrations.Postgres
                         .IsUnique()
                         .HasDatabaseName("ix_tasks_idempotency_key");
 
+                    b.HasIndex("LeaseOwner")
+                        .HasDatabaseName("ix_tasks_lease_owner");
+
                     b.HasIndex("ParentId")
                         .HasDatabaseName("ix_tasks_parent_id");
+
+                    b.HasIndex("SessionKey", "Id")
+                        .HasDatabaseName("ix_tasks_session_key_id");
 
                     b.HasIndex("Status", "Id")
                         .HasDatabaseName("ix_tasks_status_id");

@@ -128,6 +128,19 @@ namespace AgentApi.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("last_sequence");
 
+                    b.Property<long?>("LeaseExpiresAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("lease_expires_at");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_owner");
+
+                    b.Property<long>("LeaseToken")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("lease_token");
+
                     b.Property<int>("MaxAttempts")
                         .HasColumnType("INTEGER")
                         .HasColumnName("max_attempts");
@@ -216,8 +229,14 @@ namespace AgentApi.Migrations.Sqlite
                         .IsUnique()
                         .HasDatabaseName("ix_tasks_idempotency_key");
 
+                    b.HasIndex("LeaseOwner")
+                        .HasDatabaseName("ix_tasks_lease_owner");
+
                     b.HasIndex("ParentId")
                         .HasDatabaseName("ix_tasks_parent_id");
+
+                    b.HasIndex("SessionKey", "Id")
+                        .HasDatabaseName("ix_tasks_session_key_id");
 
                     b.HasIndex("Status", "Id")
                         .HasDatabaseName("ix_tasks_status_id");

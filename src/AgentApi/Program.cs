@@ -20,6 +20,14 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 });
 
 builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.Configure<HostOptions>(options =>
+{
+    // Room for the lanes' grace period plus handing unstarted tasks back.
+    var gracePeriod = builder.Configuration.GetValue(
+        $"{LaneDispatcherOptions.SectionName}:{nameof(LaneDispatcherOptions.ShutdownGracePeriod)}",
+        new LaneDispatcherOptions().ShutdownGracePeriod);
+    options.ShutdownTimeout = gracePeriod + TimeSpan.FromSeconds(15);
+});
 builder.Services.ConfigureHttpJsonOptions(options =>
     options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower)));
 builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -30,17 +38,28 @@ builder.WebHost.ConfigureKestrel((context, kestrel) =>
 var storage = builder.AddStorage();
 builder.Services.AddErrorHandling(builder.Configuration);
 builder.Services.AddSecurity(builder.Configuration);
-builder.Services.AddQueues(builder.Configuration, storage);
-builder.Services.AddLanes();
+builder.Services.AddLanes(builder.Configuration);
 builder.Services.AddAgents();
+
+// Before the queues: hosted services stop in reverse order, so the Hangfire server stops handing
+// out tasks before the lanes drain.
 builder.Services.AddTasks(builder.Configuration);
+builder.Services.AddQueues(builder.Configuration, storage);
 builder.Services.AddHealth();
 builder.Services.AddOpenApiDocument();
 builder.Services.AddRazorPages();
 
 var app = builder.Build();
 
-await app.InitializeStorageAsync();
+try
+{
+    await app.InitializeStorageAsync();
+}
+catch (StorageStartupException exception)
+{
+    StorageLog.CannotStart(app.Logger, exception.Message, exception);
+    return 1;
+}
 
 app.UseErrorHandling();
 app.UseStaticFiles();
@@ -51,10 +70,12 @@ app.UseOpenApiDocument();
 
 app.MapHealth();
 app.MapTasks();
+app.MapLanes();
 app.MapQueues();
 app.MapRazorPages();
 
 await app.RunAsync();
+return 0;
 
 /// <summary>The entry point, visible to the integration tests' <c>WebApplicationFactory</c>.</summary>
 public partial class Program;

@@ -17,6 +17,9 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
 {
     private static readonly TimeSpan WaitCheckInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long cancelled work may take to wind down once the grace period is over.</summary>
+    private static readonly TimeSpan CancelledWorkTimeout = TimeSpan.FromSeconds(5);
+
     private readonly Dictionary<string, Lane> _lanes;
     private readonly TimeProvider _timeProvider;
     private readonly LaneDispatcherOptions _options;
@@ -191,13 +194,18 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         try
         {
             await _drained.Task.WaitAsync(_options.ShutdownGracePeriod, _timeProvider, cancellationToken);
+            return;
         }
-        catch (TimeoutException)
+        catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
         {
+            // The grace period ended, or the host's own shutdown timeout did first.
             LaneLog.GraceExpired(_logger, Volatile.Read(ref _running));
-            await _shutdown.CancelAsync();
-            await _drained.Task.WaitAsync(cancellationToken);
         }
+
+        await _shutdown.CancelAsync();
+
+        // Cancelled work records its outcome before it returns; that is bounded, not awaited forever.
+        await _drained.Task.WaitAsync(CancelledWorkTimeout, _timeProvider).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     public async ValueTask DisposeAsync()

@@ -34,12 +34,15 @@ public abstract class AgentDbContext(DbContextOptions options) : DbContext(optio
             task.Property(t => t.IdempotencyKey).HasMaxLength(256);
             task.Property(t => t.RequestHash).HasMaxLength(64);
             task.Property(t => t.HangfireJobId).HasMaxLength(64);
+            task.Property(t => t.LeaseOwner).HasMaxLength(128);
             task.Property(t => t.ErrorType).HasMaxLength(64);
             task.Property(t => t.LastSequence).IsConcurrencyToken();
             task.Ignore(t => t.IsFinished);
             task.HasIndex(t => t.IdempotencyKey).IsUnique();
             task.HasIndex(t => new { t.Status, t.Id });
             task.HasIndex(t => t.ParentId);
+            task.HasIndex(t => t.LeaseOwner);
+            task.HasIndex(t => new { t.SessionKey, t.Id });
         });
 
         modelBuilder.Entity<TaskEvent>(taskEvent =>

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
 
 namespace AgentApi.Storage;
@@ -21,8 +22,10 @@ public static class StorageExtensions
         {
             info = new StorageInfo(StorageMode.Postgres, connectionString, SqlitePath: null);
             services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
-            services.AddPooledDbContextFactory<PostgresAgentDbContext>((provider, options) =>
-                options.UseNpgsql(provider.GetRequiredService<NpgsqlDataSource>()).UseSnakeCaseNamingConvention());
+            services.AddPooledDbContextFactory<PostgresAgentDbContext>((provider, options) => options
+                .UseNpgsql(provider.GetRequiredService<NpgsqlDataSource>())
+                .UseSnakeCaseNamingConvention()
+                .UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>()));
             services.AddSingleton<IDbContextFactory<AgentDbContext>,
                 AgentDbContextFactory<PostgresAgentDbContext>>();
         }
@@ -35,43 +38,114 @@ public static class StorageExtensions
             var sqlitePath = Path.Combine(directory, "agentapi.db");
 
             info = new StorageInfo(StorageMode.Embedded, PostgresConnectionString: null, sqlitePath);
-            services.AddPooledDbContextFactory<SqliteAgentDbContext>(contextOptions =>
-                contextOptions.UseSqlite($"Data Source={sqlitePath};Default Timeout=30").UseSnakeCaseNamingConvention());
+            services.AddPooledDbContextFactory<SqliteAgentDbContext>((provider, contextOptions) => contextOptions
+                .UseSqlite($"Data Source={sqlitePath};Default Timeout=30")
+                .UseSnakeCaseNamingConvention()
+                .UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>()));
             services.AddSingleton<IDbContextFactory<AgentDbContext>,
                 AgentDbContextFactory<SqliteAgentDbContext>>();
         }
 
+        // Each context names its host's logger factory. EF Core shares its internal services
+        // between contexts with equal options, and without this a second host in the same
+        // process would log through the first host's factory after that host stopped.
         services.AddSingleton(info);
         return info;
     }
 
-    /// <summary>Applies pending migrations and logs which storage mode is in use.</summary>
+    /// <summary>
+    /// Applies pending migrations and logs which storage mode is in use. Waits up to
+    /// <see cref="StorageOptions.StartupTimeout"/> for a PostgreSQL server that is still starting,
+    /// and throws <see cref="StorageStartupException"/> with the fix when the database cannot be used.
+    /// </summary>
     public static async Task InitializeStorageAsync(this WebApplication app, CancellationToken cancellationToken = default)
     {
         var info = app.Services.GetRequiredService<StorageInfo>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("AgentApi.Storage");
+        var options = app.Services.GetRequiredService<IConfiguration>().GetSection(StorageOptions.SectionName).Get<StorageOptions>()
+            ?? new StorageOptions();
+        var timeProvider = app.Services.GetRequiredService<TimeProvider>();
 
         if (info.Mode == StorageMode.Embedded)
         {
             StorageLog.EmbeddedMode(logger, info.SqlitePath!);
-        }
-        else
-        {
-            var builder = new NpgsqlConnectionStringBuilder(info.PostgresConnectionString);
-            StorageLog.PostgresMode(logger, builder.Host, builder.Database);
+            await using var sqlite = new SqliteAgentDbContext(MigrationOptions<SqliteAgentDbContext>(
+                builder => builder.UseSqlite($"Data Source={info.SqlitePath};Default Timeout=30")));
+            await MigrateAsync(sqlite, logger, cancellationToken);
+
+            // Write-ahead logging lets readers (the API) proceed while a writer (a job) commits.
+            await sqlite.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+            return;
         }
 
-        var factory = app.Services.GetRequiredService<IDbContextFactory<AgentDbContext>>();
-        await using var db = factory.CreateDbContext();
+        var connection = new NpgsqlConnectionStringBuilder(info.PostgresConnectionString);
+        StorageLog.PostgresMode(logger, connection.Host, connection.Database);
+        var dataSource = app.Services.GetRequiredService<NpgsqlDataSource>();
+        var deadline = timeProvider.GetUtcNow() + options.StartupTimeout;
+        while (true)
+        {
+            try
+            {
+                await using var postgres = new PostgresAgentDbContext(MigrationOptions<PostgresAgentDbContext>(
+                    builder => builder.UseNpgsql(dataSource)));
+                await MigrateAsync(postgres, logger, cancellationToken);
+                return;
+            }
+            catch (NpgsqlException exception) when (IsUnreachable(exception) && timeProvider.GetUtcNow() < deadline)
+            {
+                StorageLog.WaitingForPostgres(logger, connection.Host, connection.Port, exception.Message);
+                await Task.Delay(TimeSpan.FromSeconds(2), timeProvider, cancellationToken);
+            }
+            catch (NpgsqlException exception)
+            {
+                throw new StorageStartupException(DescribePostgresFailure(exception, connection, options.StartupTimeout), exception);
+            }
+        }
+    }
+
+    private static async Task MigrateAsync(AgentDbContext db, ILogger logger, CancellationToken cancellationToken)
+    {
         await db.Database.MigrateAsync(cancellationToken);
         var applied = (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).Count();
-
-        if (info.Mode == StorageMode.Embedded)
-        {
-            // Write-ahead logging lets readers (the API) proceed while a writer (a job) commits.
-            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
-        }
-
         StorageLog.SchemaReady(logger, applied);
+    }
+
+    /// <summary>
+    /// Options for the context that runs migrations. EF Core reads the migrations history table
+    /// before it exists on a new database and logs that query as a failed command; here failed
+    /// commands are logged at Debug, because a real failure surfaces as the exception.
+    /// </summary>
+    private static DbContextOptions<TContext> MigrationOptions<TContext>(Action<DbContextOptionsBuilder<TContext>> provider)
+        where TContext : DbContext
+    {
+        var builder = new DbContextOptionsBuilder<TContext>();
+        provider(builder);
+        builder.UseSnakeCaseNamingConvention();
+        builder.ConfigureWarnings(warnings => warnings.Log((RelationalEventId.CommandError, LogLevel.Debug)));
+        return builder.Options;
+    }
+
+    private static bool IsUnreachable(NpgsqlException exception) =>
+        exception is not PostgresException && (exception.InnerException is System.Net.Sockets.SocketException or IOException or TimeoutException
+            || exception.IsTransient);
+
+    private static string DescribePostgresFailure(NpgsqlException exception, NpgsqlConnectionStringBuilder connection, TimeSpan timeout)
+    {
+        var target = $"PostgreSQL at {connection.Host}:{connection.Port}, database '{connection.Database}', user '{connection.Username}'";
+        return exception switch
+        {
+            PostgresException { SqlState: PostgresErrorCodes.InsufficientPrivilege } =>
+                $"Database '{connection.Database}' does not exist and user '{connection.Username}' may not create it. " +
+                $"Create it first (createdb -O {connection.Username} {connection.Database}) or fix ConnectionStrings__Postgres.",
+            PostgresException { SqlState: PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification } =>
+                $"{target} rejected the credentials in ConnectionStrings__Postgres.",
+            PostgresException { SqlState: PostgresErrorCodes.InvalidCatalogName } =>
+                $"Database '{connection.Database}' does not exist on {connection.Host}:{connection.Port}; create it or fix ConnectionStrings__Postgres.",
+            PostgresException postgres =>
+                $"{target} refused the schema migration: {postgres.SqlState} {postgres.MessageText}",
+            _ =>
+                $"{target} could not be reached within {timeout.TotalSeconds:0} s (setting Storage:StartupTimeout): {exception.Message} " +
+                "Check that the server runs and that ConnectionStrings__Postgres names it.",
+        };
     }
 }

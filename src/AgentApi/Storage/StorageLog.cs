@@ -1,6 +1,6 @@
 namespace AgentApi.Storage;
 
-internal static partial class StorageLog
+public static partial class StorageLog
 {
     [LoggerMessage(1001, LogLevel.Warning,
         "No PostgreSQL connection string is set (ConnectionStrings__Postgres), so AgentApi runs in " +
@@ -14,4 +14,10 @@ internal static partial class StorageLog
 
     [LoggerMessage(1003, LogLevel.Information, "The database schema is up to date: {Count} migrations applied in all.")]
     public static partial void SchemaReady(ILogger logger, int count);
+
+    [LoggerMessage(1004, LogLevel.Warning, "PostgreSQL at {Host}:{Port} does not answer yet ({Reason}); trying again in 2 s.")]
+    public static partial void WaitingForPostgres(ILogger logger, string? host, int port, string reason);
+
+    [LoggerMessage(1005, LogLevel.Critical, "AgentApi cannot start: {Reason}")]
+    public static partial void CannotStart(ILogger logger, string reason, Exception exception);
 }

@@ -12,4 +12,7 @@ public sealed class StorageOptions
     /// <c>./data</c>. Unused when <c>ConnectionStrings:Postgres</c> is set.
     /// </summary>
     public string DataDirectory { get; set; } = DefaultDataDirectory;
+
+    /// <summary>How long start-up waits for a PostgreSQL server that does not answer yet. Defaults to 30 seconds.</summary>
+    public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

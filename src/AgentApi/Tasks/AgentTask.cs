@@ -52,6 +52,18 @@ public sealed class AgentTask
 
     public string? HangfireJobId { get; set; }
 
+    /// <summary>The service instance that holds the task: it waits in that instance's lane or runs there.</summary>
+    public string? LeaseOwner { get; set; }
+
+    /// <summary>
+    /// Fencing token, raised by one each time an instance takes the task. A write from an attempt
+    /// whose token is no longer current is refused, so a late attempt cannot overwrite the outcome.
+    /// </summary>
+    public long LeaseToken { get; set; }
+
+    /// <summary>When the lease ends unless its owner renews it; after that another instance may take the task.</summary>
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset? StartedAt { get; set; }

@@ -4,13 +4,13 @@ using Hangfire.Server;
 namespace AgentApi.Tasks;
 
 /// <summary>
-/// The Hangfire job that runs one task. It carries only the task id: the task row holds
-/// everything else, so a job that runs late or twice reads the current state.
+/// The Hangfire job of one task. It carries only the task id and ends as soon as the task is in
+/// its lane on this instance; the task row, not the job, tracks the task from there.
 /// </summary>
-public sealed class RunTaskJob(TaskRunner runner)
+public sealed class RunTaskJob(TaskDispatch dispatch)
 {
-    /// <summary>Runs the task. Hangfire passes its own <paramref name="context"/> and shutdown token.</summary>
+    /// <summary>Claims the task and schedules it. Hangfire passes its own <paramref name="context"/> and shutdown token.</summary>
     [AutomaticRetry(Attempts = 10, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     public Task RunAsync(Guid taskId, PerformContext? context, CancellationToken cancellationToken) =>
-        runner.RunAsync(taskId, context?.BackgroundJob.Id, cancellationToken);
+        dispatch.AcceptAsync(taskId, context?.BackgroundJob.Id, cancellationToken);
 }

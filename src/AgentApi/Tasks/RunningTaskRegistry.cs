@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 
 namespace AgentApi.Tasks;
 
-/// <summary>The tasks running in this process, so that a cancel request can reach their token.</summary>
+/// <summary>The tasks waiting in a lane or running in this process, so that a cancel request can reach their token.</summary>
 public sealed class RunningTaskRegistry
 {
     private readonly ConcurrentDictionary<Guid, CancellationTokenSource> _running = new();
@@ -12,6 +12,9 @@ public sealed class RunningTaskRegistry
         _running[taskId] = cancellation;
         return new Registration(this, taskId, cancellation);
     }
+
+    /// <summary>Returns whether the task waits in a lane or runs in this process.</summary>
+    public bool Contains(Guid taskId) => _running.ContainsKey(taskId);
 
     /// <summary>Cancels the task's work when it runs in this process; returns whether it did.</summary>
     public bool TryCancel(Guid taskId)

@@ -9,6 +9,7 @@ public sealed class SubmitTaskRequest
     public string? Agent { get; set; }
 
     /// <summary>What the agent is asked to do.</summary>
+    [System.ComponentModel.DataAnnotations.Required]
     public string? Input { get; set; }
 
     /// <summary>A dotted name such as <c>research.summarize</c>; routing rules match it when <c>priority</c> is absent.</summary>

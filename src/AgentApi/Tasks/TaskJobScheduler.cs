@@ -13,4 +13,12 @@ public sealed class TaskJobScheduler(IBackgroundJobClient jobClient, TaskStore s
         await store.UpdateAsync(task.Id, (stored, _) => stored.HangfireJobId = jobId, cancellationToken);
         return jobId;
     }
+
+    /// <summary>Puts a task's job on its queue after <paramref name="delay"/>.</summary>
+    public async Task<string> ScheduleAsync(AgentTask task, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        var jobId = jobClient.Schedule<RunTaskJob>(task.Queue, job => job.RunAsync(task.Id, null, CancellationToken.None), delay);
+        await store.UpdateAsync(task.Id, (stored, _) => stored.HangfireJobId = jobId, cancellationToken);
+        return jobId;
+    }
 }

@@ -1,29 +1,30 @@
 using AgentApi.Storage;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace AgentApi.Tasks;
 
 /// <summary>
-/// Finds unfinished tasks that have no Hangfire job to run them and enqueues one. In embedded mode
-/// Hangfire keeps its jobs in memory, so at start-up every queued or running task is enqueued
-/// again. On PostgreSQL the jobs survive restarts, and this only catches a task whose process
-/// stopped between storing it and enqueuing its job.
+/// Gives a new Hangfire job to every unfinished task that nothing will otherwise run: a task whose
+/// lease ran out because its instance died, and a task whose process stopped between storing it
+/// and enqueuing its job. In embedded mode Hangfire keeps its jobs in memory, so the first sweep
+/// after start-up takes every unfinished task.
 /// </summary>
 internal sealed class TaskRecoveryService(
     IDbContextFactory<AgentDbContext> dbFactory,
     TaskJobScheduler scheduler,
     StorageInfo storage,
+    IOptions<LeaseOptions> options,
     TimeProvider timeProvider,
     ILogger<TaskRecoveryService> logger) : BackgroundService
 {
-    private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(30);
-
     /// <summary>How old a task without a job must be before it counts as lost, so a submission in progress is left alone.</summary>
     private static readonly TimeSpan MissingJobGrace = TimeSpan.FromSeconds(10);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var everythingUnfinished = storage.Mode == StorageMode.Embedded;
+        var interval = options.Value.RecoveryInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -37,27 +38,38 @@ internal sealed class TaskRecoveryService(
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                TasksLog.RecoveryFailed(logger, (long)SweepInterval.TotalMilliseconds, exception);
+                TasksLog.RecoveryFailed(logger, (long)interval.TotalMilliseconds, exception);
             }
 
-            await Task.Delay(SweepInterval, timeProvider, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await Task.Delay(interval, timeProvider, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
     private async Task<int> RecoverAsync(bool everythingUnfinished, CancellationToken cancellationToken)
     {
-        var cutoff = timeProvider.GetUtcNow() - MissingJobGrace;
+        var now = timeProvider.GetUtcNow();
+        var cutoff = now - MissingJobGrace;
         List<AgentTask> lost;
         await using (var db = dbFactory.CreateDbContext())
         {
-            var unfinished = db.Tasks.AsNoTracking()
+            var unfinished = db.Tasks
                 .Where(task => task.Status == AgentTaskStatus.Queued || task.Status == AgentTaskStatus.Running);
-            lost = everythingUnfinished
-                ? await unfinished.OrderBy(task => task.Id).ToListAsync(cancellationToken)
-                : await unfinished
-                    .Where(task => task.Status == AgentTaskStatus.Queued && task.HangfireJobId == null && task.CreatedAt < cutoff)
+            if (everythingUnfinished)
+            {
+                // Leases of the previous process mean nothing to the only process there is.
+                await unfinished.ExecuteUpdateAsync(setters => setters
+                    .SetProperty(task => task.LeaseOwner, (string?)null)
+                    .SetProperty(task => task.LeaseExpiresAt, (DateTimeOffset?)null), cancellationToken);
+                lost = await unfinished.AsNoTracking().OrderBy(task => task.Id).ToListAsync(cancellationToken);
+            }
+            else
+            {
+                lost = await unfinished.AsNoTracking()
+                    .Where(task => (task.LeaseExpiresAt != null && task.LeaseExpiresAt < now)
+                        || (task.LeaseOwner == null && task.HangfireJobId == null && task.CreatedAt < cutoff))
                     .OrderBy(task => task.Id)
                     .ToListAsync(cancellationToken);
+            }
         }
 
         foreach (var task in lost)

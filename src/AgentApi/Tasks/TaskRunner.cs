@@ -1,8 +1,6 @@
-using System.Data.Common;
 using AgentApi.Agents;
 using AgentApi.Agents.Models;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
+using AgentApi.Lanes;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
@@ -10,147 +8,150 @@ using Polly.Retry;
 namespace AgentApi.Tasks;
 
 /// <summary>
-/// Runs a task from claim to outcome: marks it running, calls its agent with retries for
-/// transient model failures, and stores exactly one final status.
+/// Runs one attempt of a task once its lane gives it a slot: marks it running, calls its agent
+/// with retries for transient model failures, and stores exactly one outcome. Every write checks
+/// the lease token of the claim, so an attempt that lost its task to another instance changes
+/// nothing.
 /// </summary>
-public sealed class TaskRunner(
+public sealed partial class TaskRunner(
     TaskStore store,
     AgentRunner agents,
-    RunningTaskRegistry runningTasks,
+    InstanceIdentity instance,
     IOptions<TaskOptions> options,
     TimeProvider timeProvider,
     ILogger<TaskRunner> logger)
 {
-    /// <param name="taskId">The task to run.</param>
-    /// <param name="jobId">The Hangfire job running it; a job that no longer owns the task does nothing.</param>
-    /// <param name="shutdownToken">Cancelled when the process stops; the task then stays queued for the next start.</param>
-    public async Task RunAsync(Guid taskId, string? jobId, CancellationToken shutdownToken)
+    private readonly ResiliencePipeline _storageRetry = StorageRetry.Create(timeProvider);
+
+    internal async ValueTask<bool> RunAttemptAsync(TaskWorkItem item, CancellationToken shutdownToken)
     {
-        // Registered before the claim, so a cancel request that lands after the claim reads the
-        // task always finds the token.
-        using var cancellation = new CancellationTokenSource();
-        using var registration = runningTasks.Register(taskId, cancellation);
-
-        var task = await ClaimAsync(taskId, jobId, shutdownToken);
-        if (task is null)
-        {
-            return;
-        }
-
-        var remaining = task.CreatedAt + TimeSpan.FromSeconds(task.TimeoutSeconds) - timeProvider.GetUtcNow();
-        using var deadline = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(shutdownToken, cancellation.Token, deadline.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(item.CancellationToken, shutdownToken);
         var startedAt = timeProvider.GetTimestamp();
 
         try
         {
-            var result = await RunWithRetriesAsync(task, linked.Token);
-            await FinishAsync(task.Id, AgentTaskStatus.Succeeded, result: result);
+            var task = await StartAttemptAsync(item);
+            if (task is null)
+            {
+                return false;
+            }
+
+            var result = await RunWithRetriesAsync(item, task, linked.Token);
+            await FinishAsync(item, AgentTaskStatus.Succeeded, result: result);
             TasksLog.Succeeded(logger, task.Id, (long)timeProvider.GetElapsedTime(startedAt).TotalMilliseconds, result.Model);
+            return true;
         }
-        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        catch (OperationCanceledException) when (item.Cancellation.IsCancellationRequested)
         {
-            await FinishAsync(task.Id, AgentTaskStatus.Cancelled, "cancelled", "The task was cancelled while it was running.");
-            TasksLog.Cancelled(logger, task.Id);
+            await FinishAsync(item, AgentTaskStatus.Cancelled, "cancelled", "The task was cancelled while it was running.");
+            TasksLog.Cancelled(logger, item.Task.Id);
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        catch (OperationCanceledException) when (item.Deadline.IsCancellationRequested)
         {
-            await FinishAsync(task.Id, AgentTaskStatus.TimedOut, "timed_out",
-                $"The task did not finish within its timeoutSeconds of {task.TimeoutSeconds}.");
-            TasksLog.TimedOut(logger, task.Id, task.TimeoutSeconds);
+            await FinishTimedOutAsync(item);
         }
         catch (OperationCanceledException) when (shutdownToken.IsCancellationRequested)
         {
-            await ReturnToQueueAsync(task.Id, task.Attempts);
-            TasksLog.InterruptedByShutdown(logger, task.Id, task.Attempts);
-
-            // Rethrown so that Hangfire requeues the job instead of marking it done.
-            throw;
+            await ReturnToQueueAsync(item);
+            TasksLog.InterruptedByShutdown(logger, item.Task.Id, item.Task.Attempts);
+        }
+        catch (LeaseLostException)
+        {
+            TasksLog.LeaseLost(logger, item.Task.Id, item.Task.LeaseToken);
         }
         catch (Exception exception) when (ModelFailure.From(exception, linked.Token) is { } failure)
         {
-            await FinishAsync(task.Id, AgentTaskStatus.Failed, failure.ErrorType, failure.Message);
-            TasksLog.Failed(logger, task.Id, failure.ErrorType, failure.Message);
+            await FinishAsync(item, AgentTaskStatus.Failed, failure.ErrorType, failure.Message);
+            TasksLog.Failed(logger, item.Task.Id, failure.ErrorType, failure.Message);
         }
-        catch (Exception exception) when (!IsStorageFailure(exception))
+        catch (Exception exception) when (!StorageRetry.IsStorageFailure(exception))
         {
-            TasksLog.UnexpectedError(logger, task.Id, exception);
-            await FinishAsync(task.Id, AgentTaskStatus.Failed, "internal_error",
-                $"An internal error stopped the task; the service log has the details under task id {task.Id}.");
+            TasksLog.UnexpectedError(logger, item.Task.Id, exception);
+            await FinishAsync(item, AgentTaskStatus.Failed, "internal_error",
+                $"An internal error stopped the task; the service log has the details under task id {item.Task.Id}.");
+        }
+        catch (Exception exception)
+        {
+            // The database stayed unreachable through every storage retry. The lease runs out,
+            // and the recovery sweep of this or another instance runs the task again.
+            TasksLog.OutcomeNotStored(logger, item.Task.Id, exception);
+        }
+
+        return false;
+    }
+
+    /// <summary>Records why a task left its lane without running: its deadline or a cancel request.</summary>
+    internal void OnRemovedFromLane(TaskWorkItem item, LaneRemovalReason reason)
+    {
+        if (reason != LaneRemovalReason.Cancelled)
+        {
+            return;
+        }
+
+        _ = FinishRemovedAsync(item);
+    }
+
+    private async Task FinishRemovedAsync(TaskWorkItem item)
+    {
+        try
+        {
+            if (item.Deadline.IsCancellationRequested)
+            {
+                await FinishTimedOutAsync(item);
+            }
+            else
+            {
+                await FinishAsync(item, AgentTaskStatus.Cancelled, "cancelled", "The task was cancelled before it started.");
+                TasksLog.Cancelled(logger, item.Task.Id);
+            }
+        }
+        catch (Exception exception) when (exception is LeaseLostException || StorageRetry.IsStorageFailure(exception))
+        {
+            TasksLog.OutcomeNotStored(logger, item.Task.Id, exception);
         }
     }
 
-    /// <summary>
-    /// Marks the task running for a new attempt, or returns null when there is nothing to run:
-    /// it has finished, another job owns it, it was cancelled, or its deadline passed while it waited.
-    /// </summary>
-    private async Task<AgentTask?> ClaimAsync(Guid taskId, string? jobId, CancellationToken cancellationToken)
+    private async Task FinishTimedOutAsync(TaskWorkItem item)
+    {
+        await FinishAsync(item, AgentTaskStatus.TimedOut, "timed_out",
+            $"The task did not finish within its timeoutSeconds of {item.Task.TimeoutSeconds}.");
+        TasksLog.TimedOut(logger, item.Task.Id, item.Task.TimeoutSeconds);
+    }
+
+    /// <summary>Marks the task running for its next attempt; returns null when it must not run after all.</summary>
+    private async Task<AgentTask?> StartAttemptAsync(TaskWorkItem item)
     {
         var now = timeProvider.GetUtcNow();
-        var change = await store.UpdateAsync(taskId, (task, events) =>
+        var change = await UpdateFencedAsync(item, (task, events) =>
         {
             if (task.IsFinished)
             {
-                return ClaimOutcome.Finished;
-            }
-
-            if (jobId is not null && task.HangfireJobId is { } owner && owner != jobId)
-            {
-                return ClaimOutcome.Superseded;
-            }
-
-            if (task.Status == AgentTaskStatus.Running)
-            {
-                // The process that ran the previous attempt died: that attempt can never finish.
-                events.Add(TaskEventTypes.AttemptFailed, new
-                {
-                    attempt = task.Attempts,
-                    error = new { type = "interrupted", message = "The attempt's process stopped before the attempt finished." },
-                });
-                TasksLog.InterruptedAttempt(logger, task.Id, task.Attempts);
+                return false;
             }
 
             if (task.CancelRequestedAt is not null)
             {
-                TaskTransitions.Finish(task, events, AgentTaskStatus.Cancelled, now, "cancelled", "The task was cancelled.");
-                return ClaimOutcome.Cancelled;
-            }
-
-            if (task.CreatedAt + TimeSpan.FromSeconds(task.TimeoutSeconds) <= now)
-            {
-                TaskTransitions.Finish(task, events, AgentTaskStatus.TimedOut, now, "timed_out",
-                    $"The task did not finish within its timeoutSeconds of {task.TimeoutSeconds}.");
-                return ClaimOutcome.TimedOut;
+                TaskTransitions.Finish(task, events, AgentTaskStatus.Cancelled, now, "cancelled", "The task was cancelled before it started.");
+                return false;
             }
 
             task.Status = AgentTaskStatus.Running;
             task.Attempts++;
             task.StartedAt ??= now;
-            task.HangfireJobId = jobId ?? task.HangfireJobId;
             events.Add(TaskEventTypes.Started, new { attempt = task.Attempts, queue = task.Queue, lane = task.Lane });
-            return ClaimOutcome.Started;
-        }, cancellationToken);
+            return true;
+        });
 
-        switch (change?.Result)
+        if (!change.Result)
         {
-            case ClaimOutcome.Started:
-                TasksLog.Started(logger, taskId, change.Task.Attempts, change.Task.MaxAttempts, change.Task.Agent);
-                return change.Task;
-            case ClaimOutcome.Superseded:
-                TasksLog.Superseded(logger, taskId, jobId!, change.Task.HangfireJobId!);
-                return null;
-            case ClaimOutcome.Cancelled:
-                TasksLog.Cancelled(logger, taskId);
-                return null;
-            case ClaimOutcome.TimedOut:
-                TasksLog.TimedOut(logger, taskId, change.Task.TimeoutSeconds);
-                return null;
-            default:
-                return null;
+            return null;
         }
+
+        TasksLog.Started(logger, change.Task.Id, change.Task.Attempts, change.Task.MaxAttempts, change.Task.Agent);
+        return change.Task;
     }
 
-    private async Task<AgentRunResult> RunWithRetriesAsync(AgentTask task, CancellationToken cancellationToken)
+    private async Task<AgentRunResult> RunWithRetriesAsync(TaskWorkItem item, AgentTask task, CancellationToken cancellationToken)
     {
         var retries = task.MaxAttempts - task.Attempts;
         if (retries <= 0)
@@ -170,6 +171,8 @@ public sealed class TaskRunner(
                 MaxDelay = limits.RetryMaxDelay,
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(exception =>
                     ModelFailure.From(exception, cancellationToken) is { IsTransient: true }),
+
+                // A provider's Retry-After replaces the computed backoff, capped by MaxRetryAfter only.
                 DelayGenerator = arguments =>
                 {
                     var retryAfter = arguments.Outcome.Exception is { } exception
@@ -179,7 +182,7 @@ public sealed class TaskRunner(
                     return ValueTask.FromResult(delay);
                 },
                 OnRetry = arguments => new ValueTask(RecordFailedAttemptAsync(
-                    task.Id,
+                    item,
                     attempt,
                     ModelFailure.From(arguments.Outcome.Exception!, cancellationToken)!,
                     arguments.RetryDelay)),
@@ -192,7 +195,7 @@ public sealed class TaskRunner(
             if (!isFirstAttempt)
             {
                 attempt++;
-                await StartNextAttemptAsync(task.Id, attempt, token);
+                await StartNextAttemptAsync(item, attempt);
             }
 
             isFirstAttempt = false;
@@ -200,10 +203,10 @@ public sealed class TaskRunner(
         }, cancellationToken);
     }
 
-    private async Task RecordFailedAttemptAsync(Guid taskId, int attempt, ModelFailure failure, TimeSpan retryDelay)
+    private async Task RecordFailedAttemptAsync(TaskWorkItem item, int attempt, ModelFailure failure, TimeSpan retryDelay)
     {
-        TasksLog.Retrying(logger, taskId, attempt, failure.ErrorType, failure.StatusCode, (long)retryDelay.TotalMilliseconds);
-        await store.UpdateAsync(taskId, (task, events) =>
+        TasksLog.Retrying(logger, item.Task.Id, attempt, failure.ErrorType, failure.StatusCode, (long)retryDelay.TotalMilliseconds);
+        await UpdateFencedAsync(item, (_, events) =>
         {
             events.Add(TaskEventTypes.AttemptFailed, new
             {
@@ -212,30 +215,26 @@ public sealed class TaskRunner(
                 retryInMs = (long)retryDelay.TotalMilliseconds,
             });
             return true;
-        }, CancellationToken.None);
+        });
     }
 
-    private async Task StartNextAttemptAsync(Guid taskId, int attempt, CancellationToken cancellationToken)
-    {
-        await store.UpdateAsync(taskId, (task, events) =>
+    private Task StartNextAttemptAsync(TaskWorkItem item, int attempt) =>
+        UpdateFencedAsync(item, (task, events) =>
         {
             task.Attempts = attempt;
             events.Add(TaskEventTypes.Started, new { attempt, queue = task.Queue, lane = task.Lane });
             return true;
-        }, cancellationToken);
-    }
+        });
 
     private Task FinishAsync(
-        Guid taskId,
+        TaskWorkItem item,
         AgentTaskStatus status,
         string? errorType = null,
         string? errorMessage = null,
         AgentRunResult? result = null)
     {
         var now = timeProvider.GetUtcNow();
-
-        // Not cancellable: an outcome that was reached is always stored, also during shutdown.
-        return store.UpdateAsync(taskId, (task, events) =>
+        return UpdateFencedAsync(item, (task, events) =>
         {
             if (task.IsFinished)
             {
@@ -251,13 +250,15 @@ public sealed class TaskRunner(
                 task.ProgressPercent = 100;
             }
 
+            task.LeaseOwner = null;
+            task.LeaseExpiresAt = null;
             TaskTransitions.Finish(task, events, status, now, errorType, errorMessage);
             return true;
-        }, CancellationToken.None);
+        });
     }
 
-    private Task ReturnToQueueAsync(Guid taskId, int attempt) =>
-        store.UpdateAsync(taskId, (task, events) =>
+    private Task ReturnToQueueAsync(TaskWorkItem item) =>
+        UpdateFencedAsync(item, (task, events) =>
         {
             if (task.IsFinished)
             {
@@ -267,25 +268,39 @@ public sealed class TaskRunner(
             task.Status = AgentTaskStatus.Queued;
             events.Add(TaskEventTypes.AttemptFailed, new
             {
-                attempt,
+                attempt = task.Attempts,
                 error = new { type = "interrupted", message = "The service shut down during the attempt; the task will run again." },
             });
             return true;
-        }, CancellationToken.None);
+        });
+
+    /// <summary>
+    /// Applies a change only while this instance still holds the lease of the claim, retrying
+    /// through short database outages. Not cancellable: a reached outcome is always stored.
+    /// </summary>
+    private async Task<TaskChange<bool>> UpdateFencedAsync(TaskWorkItem item, Func<AgentTask, TaskEventBuffer, bool> change)
+    {
+        var leaseToken = item.Task.LeaseToken;
+        var result = await _storageRetry.ExecuteAsync(
+            async token => await store.UpdateAsync(item.Task.Id, (task, events) =>
+            {
+                if (task.LeaseOwner != instance.Id || task.LeaseToken != leaseToken)
+                {
+                    // Unfinished tasks belong to the new owner; a finished one is reported as unchanged.
+                    return task.IsFinished ? (bool?)false : null;
+                }
+
+                return change(task, events);
+            }, token),
+            CancellationToken.None);
+
+        if (result?.Result is not { } applied)
+        {
+            throw new LeaseLostException(item.Task.Id);
+        }
+
+        return new TaskChange<bool>(result.Task, applied, result.Events);
+    }
 
     private static TimeSpan Min(TimeSpan left, TimeSpan right) => left < right ? left : right;
-
-    /// <summary>Storage failures go back to Hangfire, which retries the job once the database is back.</summary>
-    private static bool IsStorageFailure(Exception exception) =>
-        exception is DbException or DbUpdateException or RetryLimitExceededException
-        || exception.InnerException is DbException;
-
-    private enum ClaimOutcome
-    {
-        Started,
-        Finished,
-        Superseded,
-        Cancelled,
-        TimedOut,
-    }
 }

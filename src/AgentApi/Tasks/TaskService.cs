@@ -16,6 +16,7 @@ public sealed class TaskService(
     TaskJobScheduler scheduler,
     PriorityRouter router,
     RunningTaskRegistry runningTasks,
+    TaskIdGenerator idGenerator,
     IOptions<TaskOptions> options,
     TimeProvider timeProvider,
     ILogger<TaskService> logger)
@@ -144,10 +145,13 @@ public sealed class TaskService(
         {
             TasksLog.Cancelled(logger, id);
         }
-        else if (change.Result == CancelOutcome.Requested)
+
+        if (change.Result != CancelOutcome.AlreadyFinished)
         {
-            // NOTE: this reaches the task only when it runs in this process; a task running on
-            // another instance sees the request when its attempt next starts.
+            // Removes a task waiting in a lane here, or stops its running attempt.
+            // TODO: this reaches the task only on this instance. On another instance a waiting
+            // task finds itself cancelled when its slot comes, but a running attempt goes on to
+            // its end; a cross-instance signal (LISTEN/NOTIFY) would stop it.
             runningTasks.TryCancel(id);
         }
 
@@ -162,7 +166,7 @@ public sealed class TaskService(
 
         return new AgentTask
         {
-            Id = Guid.CreateVersion7(timeProvider.GetUtcNow()),
+            Id = idGenerator.Next(),
             Status = AgentTaskStatus.Queued,
             Agent = request.Agent ?? AgentCatalog.DefaultAgent,
             Name = request.Name,

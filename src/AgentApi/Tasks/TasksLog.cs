@@ -34,12 +34,30 @@ internal static partial class TasksLog
     [LoggerMessage(3010, LogLevel.Error, "Task {TaskId} failed with an unexpected error.")]
     public static partial void UnexpectedError(ILogger logger, Guid taskId, Exception exception);
 
-    [LoggerMessage(3011, LogLevel.Information, "Hangfire job {JobId} for task {TaskId} is skipped: job {CurrentJobId} now owns the task.")]
-    public static partial void Superseded(ILogger logger, Guid taskId, string jobId, string currentJobId);
 
     [LoggerMessage(3012, LogLevel.Information, "Re-enqueued {Count} unfinished tasks that had no live Hangfire job.")]
     public static partial void Recovered(ILogger logger, int count);
 
     [LoggerMessage(3013, LogLevel.Error, "Looking for unfinished tasks to re-enqueue failed; trying again in {DelayMs} ms.")]
     public static partial void RecoveryFailed(ILogger logger, long delayMs, Exception exception);
+
+    [LoggerMessage(3014, LogLevel.Information, "Task {TaskId} is skipped: instance '{Owner}' holds its lease.")]
+    public static partial void HeldElsewhere(ILogger logger, Guid taskId, string owner);
+
+    [LoggerMessage(3015, LogLevel.Warning, "Task {TaskId} attempt with lease token {LeaseToken} stopped: another instance took the task.")]
+    public static partial void LeaseLost(ILogger logger, Guid taskId, long leaseToken);
+
+    [LoggerMessage(3016, LogLevel.Error,
+        "The outcome of task {TaskId} could not be stored because the database stayed unreachable; the task runs again once its lease ends.")]
+    public static partial void OutcomeNotStored(ILogger logger, Guid taskId, Exception exception);
+
+    [LoggerMessage(3017, LogLevel.Information, "Handed {Count} queued tasks back for another instance or the next start.")]
+    public static partial void HandedBack(ILogger logger, int count);
+
+    [LoggerMessage(3018, LogLevel.Warning, "Renewing task leases failed; trying again in {DelayMs} ms.")]
+    public static partial void LeaseRenewalFailed(ILogger logger, long delayMs, Exception exception);
+
+    [LoggerMessage(3019, LogLevel.Debug,
+        "Task {TaskId} waits {DelayMs} ms before entering its lane: earlier work of session '{SessionKey}' is not in a lane here yet.")]
+    public static partial void SessionDeferred(ILogger logger, Guid taskId, string sessionKey, long delayMs);
 }

@@ -146,6 +146,8 @@ public sealed class AgentApiFactory : WebApplicationFactory<Program>
             ["Queues:PollInterval"] = "00:00:00.200",
             ["Tasks:RetryBaseDelay"] = "00:00:00.050",
             ["Tasks:RetryMaxDelay"] = "00:00:00.200",
+            ["Dispatcher:ShutdownGracePeriod"] = "00:00:01",
+            ["Leases:RecoveryInterval"] = "00:00:01",
             ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Warning",
         };

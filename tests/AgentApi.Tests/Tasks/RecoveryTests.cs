@@ -1,7 +1,11 @@
 using System.Net.Http.Json;
+using AgentApi.Storage;
 using AgentApi.Tasks;
 using AgentApi.Tests.Infrastructure;
+using AgentApi.Tests.Queues;
+using Hangfire;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentApi.Tests.Tasks;
 
@@ -35,13 +39,22 @@ public sealed class RecoveryTests
         var dataDirectory = Directory.CreateTempSubdirectory("agentapi-crash-").FullName;
         Guid queuedId;
         Guid runningId;
-        await using (var first = AgentApiFactory.StartEmbedded(dataDirectory: dataDirectory))
+        await using (AgentApiFactory.StartEmbedded(dataDirectory: dataDirectory))
         {
-            // Rows as a killed process leaves them: one task never picked up, one mid-attempt.
-            await using var db = first.CreateDbContext();
-            queuedId = await InsertAsync(db, AgentTaskStatus.Queued, attempts: 0);
-            runningId = await InsertAsync(db, AgentTaskStatus.Running, attempts: 1);
+            // Only to create the database.
         }
+
+        // Rows as a killed process leaves them: one task never picked up, one mid-attempt.
+        await using (var db = new SqliteAgentDbContext(new DbContextOptionsBuilder<SqliteAgentDbContext>()
+            .UseSqlite($"Data Source={Path.Combine(dataDirectory, "agentapi.db")}")
+            .UseSnakeCaseNamingConvention()
+            .Options))
+        {
+            queuedId = await InsertAsync(db, AgentTaskStatus.Queued, attempts: 0);
+            runningId = await InsertAsync(db, AgentTaskStatus.Running, attempts: 1, leaseOwner: "killed-instance");
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 
         await using var second = AgentApiFactory.StartEmbedded(dataDirectory: dataDirectory);
         using var client = second.CreateAuthenticatedClient();
@@ -58,27 +71,33 @@ public sealed class RecoveryTests
     }
 
     [Fact]
-    public async Task Postgres_JobOfDeadWorker_IsRetakenAndOldAttemptRecordedFailed()
+    public async Task Postgres_LeaseOfDeadInstance_TaskRunsElsewhereAndOldAttemptCannotWrite()
     {
-        // One worker, busy with the task, so this instance has no idle worker to take the job back.
         var slow = await AgentApiFactory.StartPostgresAsync(new Dictionary<string, string?>
         {
             ["Models:Default:LatencyMs"] = "60000",
             ["Queues:WorkerCount"] = "1",
         });
+        var gate = BlockingJob.Open();
         Guid id;
         try
         {
             using var client = slow.CreateAuthenticatedClient();
-            id = await slow.SubmitAsync(client, new { input = "the first worker stops answering" });
+            id = await slow.SubmitAsync(client, new { input = "the first instance stops renewing its lease" });
             await AgentApiFactory.WaitForTaskAsync(client, id, task => task.Status == "running");
 
-            // The first process stops extending its claim, as a killed process would.
+            // Its only Hangfire worker is held, so like a dead instance it takes no more jobs.
+            slow.Services.GetRequiredService<IBackgroundJobClient>().Enqueue<BlockingJob>(job => job.Run(gate));
+            await BlockingJob.WaitUntilRunningAsync(gate);
+
+            // As a killed instance leaves it: its lease has run out and nobody renews it.
             await using (var connection = new Npgsql.NpgsqlConnection(slow.PostgresConnectionString))
             {
                 await connection.OpenAsync();
                 await using var command = new Npgsql.NpgsqlCommand(
-                    "update hangfire.jobqueue set fetchedat = now() - interval '10 minutes'", connection);
+                    "update tasks set lease_owner = 'dead-instance', lease_expires_at = now() - interval '1 minute' where id = @id",
+                    connection);
+                command.Parameters.AddWithValue("id", id);
                 Assert.Equal(1, await command.ExecuteNonQueryAsync());
             }
 
@@ -93,23 +112,23 @@ public sealed class RecoveryTests
         }
         finally
         {
+            // Stopping cancels the first instance's attempt, which then tries to record it.
+            BlockingJob.Release(gate);
             await slow.DisposeAsync();
         }
 
-        // The first process's late shutdown must not overwrite the outcome.
         await using var check = await StartOnSameDatabaseAsync(slow);
         using var checkClient = check.CreateAuthenticatedClient();
         var task = await checkClient.GetFromJsonAsync<TaskDto>($"/api/tasks/{id}");
         Assert.Equal("succeeded", task!.Status);
+        var finalEvents = await checkClient.GetFromJsonAsync<List<TaskEventDto>>($"/api/tasks/{id}/events");
+        Assert.Equal(5, finalEvents!.Count);
     }
 
     private static Task<AgentApiFactory> StartOnSameDatabaseAsync(AgentApiFactory other) =>
-        AgentApiFactory.StartPostgresOnAsync(other.PostgresConnectionString!, new Dictionary<string, string?>
-        {
-            ["Queues:InvisibilityTimeout"] = "00:00:02",
-        });
+        AgentApiFactory.StartPostgresOnAsync(other.PostgresConnectionString!);
 
-    private static async Task<Guid> InsertAsync(AgentApi.Storage.AgentDbContext db, AgentTaskStatus status, int attempts)
+    private static async Task<Guid> InsertAsync(AgentDbContext db, AgentTaskStatus status, int attempts, string? leaseOwner = null)
     {
         var task = new AgentTask
         {
@@ -125,6 +144,9 @@ public sealed class RecoveryTests
             CreatedAt = TimeProvider.System.GetUtcNow(),
             StartedAt = status == AgentTaskStatus.Running ? TimeProvider.System.GetUtcNow() : null,
             LastSequence = status == AgentTaskStatus.Running ? 2 : 1,
+            LeaseOwner = leaseOwner,
+            LeaseToken = leaseOwner is null ? 0 : 1,
+            LeaseExpiresAt = leaseOwner is null ? null : TimeProvider.System.GetUtcNow().AddMinutes(10),
         };
         db.Tasks.Add(task);
         db.TaskEvents.Add(new TaskEvent { TaskId = task.Id, Sequence = 1, Type = "queued", Timestamp = task.CreatedAt });

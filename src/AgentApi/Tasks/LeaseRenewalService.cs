@@ -1,0 +1,41 @@
+using AgentApi.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentApi.Tasks;
+
+/// <summary>Extends, in one statement, the lease of every unfinished task this instance holds.</summary>
+internal sealed class LeaseRenewalService(
+    IDbContextFactory<AgentDbContext> dbFactory,
+    InstanceIdentity instance,
+    IOptions<LeaseOptions> options,
+    TimeProvider timeProvider,
+    ILogger<LeaseRenewalService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = options.Value.RenewInterval;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await Task.Delay(interval, timeProvider, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            try
+            {
+                var expiresAt = timeProvider.GetUtcNow() + options.Value.Duration;
+                await using var db = dbFactory.CreateDbContext();
+                await db.Tasks
+                    .Where(task => task.LeaseOwner == instance.Id
+                        && (task.Status == AgentTaskStatus.Queued || task.Status == AgentTaskStatus.Running))
+                    .ExecuteUpdateAsync(setters => setters.SetProperty(task => task.LeaseExpiresAt, expiresAt), stoppingToken);
+            }
+            catch (Exception exception) when (StorageRetry.IsStorageFailure(exception))
+            {
+                TasksLog.LeaseRenewalFailed(logger, (long)options.Value.RenewInterval.TotalMilliseconds, exception);
+            }
+        }
+    }
+}
