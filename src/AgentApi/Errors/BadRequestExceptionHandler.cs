@@ -86,6 +86,15 @@ internal sealed class BadRequestExceptionHandler(
         // not repeated, so nothing the client sent is echoed back.
         var message = exception.Message;
         var pathIndex = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return pathIndex > 0 ? message[..pathIndex] : message;
+        message = pathIndex > 0 ? message[..pathIndex] : message;
+
+        // The service's own type names mean nothing to a client; the field name says enough.
+        if (message.Contains("could not be converted to", StringComparison.Ordinal))
+        {
+            return "The value has the wrong type for this field; see the request schema in Swagger UI.";
+        }
+
+        var typeIndex = message.IndexOf(" during deserialization of type", StringComparison.Ordinal);
+        return typeIndex > 0 ? message[..typeIndex] + "." : message;
     }
 }

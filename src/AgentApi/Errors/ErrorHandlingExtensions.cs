@@ -19,6 +19,7 @@ public static class ErrorHandlingExtensions
             context.ProblemDetails.Detail ??= DefaultDetail(context.ProblemDetails, context.HttpContext);
         });
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<StorageUnavailableExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         return services;
     }
@@ -27,6 +28,7 @@ public static class ErrorHandlingExtensions
     private static string? DefaultDetail(Microsoft.AspNetCore.Mvc.ProblemDetails problem, HttpContext context) => problem.Status switch
     {
         StatusCodes.Status400BadRequest when problem is HttpValidationProblemDetails => "One or more fields are invalid; 'errors' lists each field with what is allowed.",
+        StatusCodes.Status400BadRequest => "The request is malformed or failed a check, such as a missing or expired antiforgery token on a form.",
         StatusCodes.Status404NotFound => $"No endpoint or resource matches '{context.Request.Method} {context.Request.Path}'. The API is described at /swagger.",
         StatusCodes.Status405MethodNotAllowed => $"'{context.Request.Method}' is not allowed on '{context.Request.Path}'. The API is described at /swagger.",
         StatusCodes.Status413PayloadTooLarge => "The request body is larger than the limit set by Limits:MaxRequestBodyBytes.",

@@ -35,7 +35,7 @@ public static class HealthExtensions
         return endpoints;
     }
 
-    /// <summary>Writes each check's status; exception details are left out because they can name hosts and users.</summary>
+    /// <summary>Writes each check's status only: the probes are anonymous, and failure details can name hosts and users.</summary>
     private static Task WriteAsync(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = MediaTypeNames.Application.Json;
@@ -44,7 +44,7 @@ public static class HealthExtensions
             status = report.Status.ToString(),
             checks = report.Entries.ToDictionary(
                 entry => entry.Key,
-                entry => new { status = entry.Value.Status.ToString(), description = entry.Value.Description }),
+                entry => new { status = entry.Value.Status.ToString() }),
         };
         return context.Response.WriteAsync(JsonSerializer.Serialize(body, JsonSerializerOptions.Web));
     }

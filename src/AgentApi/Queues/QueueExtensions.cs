@@ -22,6 +22,7 @@ public static class QueueExtensions
     {
         services.Configure<QueueOptions>(configuration.GetSection(QueueOptions.SectionName));
         services.AddSingleton<PriorityRouter>();
+        services.AddExceptionHandler<DashboardBadRequestHandler>();
 
         if (storage.Mode == StorageMode.Postgres)
         {
@@ -89,7 +90,9 @@ public static class QueueExtensions
             UseSlidingInvisibilityTimeout = true,
         };
 
-        var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, storageOptions), storageOptions);
+        // Workers, the dashboard and the schedulers each hold a connection at times.
+        var hangfireConnectionString = StorageExtensions.WithDefaultPoolSize(connectionString, options.WorkerCount + 10);
+        var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(hangfireConnectionString, storageOptions), storageOptions);
         var stockMonitoring = storage.QueueProviders.GetProvider(QueueNames.Default).GetJobQueueMonitoringApi();
         var queue = new StrictPriorityJobQueue(
             storage,

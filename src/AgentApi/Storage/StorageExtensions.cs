@@ -9,6 +9,25 @@ public static class StorageExtensions
     private const string PostgresConnectionName = "Postgres";
 
     /// <summary>
+    /// Connections AgentApi's own tables may use when the connection string sets no
+    /// <c>Maximum Pool Size</c>. Hangfire has a pool of its own, and the two together stay under
+    /// PostgreSQL's default <c>max_connections</c> of 100.
+    /// </summary>
+    public const int DefaultMaxPoolSize = 50;
+
+    /// <summary>Sets <c>Maximum Pool Size</c> to <paramref name="size"/> unless the connection string sets it.</summary>
+    public static string WithDefaultPoolSize(string connectionString, int size)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("pool size", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxPoolSize = size;
+        }
+
+        return builder.ConnectionString;
+    }
+
+    /// <summary>
     /// Chooses PostgreSQL when <c>ConnectionStrings:Postgres</c> is set and the embedded SQLite
     /// default otherwise, and registers <see cref="IDbContextFactory{AgentDbContext}"/>.
     /// </summary>
@@ -21,11 +40,12 @@ public static class StorageExtensions
         if (!string.IsNullOrWhiteSpace(connectionString))
         {
             info = new StorageInfo(StorageMode.Postgres, connectionString, SqlitePath: null);
-            services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+            services.AddSingleton(_ => NpgsqlDataSource.Create(WithDefaultPoolSize(connectionString, DefaultMaxPoolSize)));
             services.AddPooledDbContextFactory<PostgresAgentDbContext>((provider, options) => options
                 .UseNpgsql(provider.GetRequiredService<NpgsqlDataSource>())
                 .UseSnakeCaseNamingConvention()
-                .UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>()));
+                .UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>())
+                .ConfigureWarnings(QuietSaveConflicts));
             services.AddSingleton<IDbContextFactory<AgentDbContext>,
                 AgentDbContextFactory<PostgresAgentDbContext>>();
         }
@@ -41,7 +61,8 @@ public static class StorageExtensions
             services.AddPooledDbContextFactory<SqliteAgentDbContext>((provider, contextOptions) => contextOptions
                 .UseSqlite($"Data Source={sqlitePath};Default Timeout=30")
                 .UseSnakeCaseNamingConvention()
-                .UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>()));
+                .UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>())
+                .ConfigureWarnings(QuietSaveConflicts));
             services.AddSingleton<IDbContextFactory<AgentDbContext>,
                 AgentDbContextFactory<SqliteAgentDbContext>>();
         }
@@ -109,6 +130,13 @@ public static class StorageExtensions
         var applied = (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).Count();
         StorageLog.SchemaReady(logger, applied);
     }
+
+    /// <summary>
+    /// Failed saves are logged at Debug: the callers retry write conflicts, and a save that
+    /// fails for good reaches them, and the log, as an exception.
+    /// </summary>
+    private static void QuietSaveConflicts(WarningsConfigurationBuilder warnings) =>
+        warnings.Log((CoreEventId.SaveChangesFailed, LogLevel.Debug));
 
     /// <summary>
     /// Options for the context that runs migrations. EF Core reads the migrations history table

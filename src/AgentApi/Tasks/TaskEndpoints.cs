@@ -97,6 +97,11 @@ public static class TaskEndpoints
             }
         }
 
+        if (agent is not null && (agent.Length is 0 or > 128 || agent.Any(char.IsControl)))
+        {
+            errors["agent"] = ["Must be an agent name: 1 to 128 characters without control characters."];
+        }
+
         var parentFilter = ParseOptionalGuid(parentId, "parentId", errors);
         var cursorId = ParseOptionalGuid(cursor, "cursor", errors);
 

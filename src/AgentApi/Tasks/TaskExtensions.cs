@@ -13,6 +13,8 @@ public static class TaskExtensions
         services.AddSingleton<TaskService>();
         services.AddSingleton<TaskSubmissionValidator>();
         services.AddSingleton<TaskJobScheduler>();
+        services.AddSingleton<TaskEnqueuer>();
+        services.AddHostedService(provider => provider.GetRequiredService<TaskEnqueuer>());
         services.AddSingleton<TaskRunner>();
         services.AddSingleton<RunningTaskRegistry>();
         services.AddSingleton<TaskDispatch>();

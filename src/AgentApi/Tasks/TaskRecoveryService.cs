@@ -13,6 +13,7 @@ namespace AgentApi.Tasks;
 internal sealed class TaskRecoveryService(
     IDbContextFactory<AgentDbContext> dbFactory,
     TaskJobScheduler scheduler,
+    TaskEnqueuer enqueuer,
     StorageInfo storage,
     IOptions<LeaseOptions> options,
     TimeProvider timeProvider,
@@ -72,6 +73,7 @@ internal sealed class TaskRecoveryService(
             }
         }
 
+        lost.RemoveAll(task => enqueuer.IsPending(task.Id));
         foreach (var task in lost)
         {
             // The new job id replaces the old one, so a stale job that still exists does nothing.

@@ -13,7 +13,7 @@ namespace AgentApi.Tasks;
 public sealed class TaskService(
     IDbContextFactory<AgentDbContext> dbFactory,
     TaskStore store,
-    TaskJobScheduler scheduler,
+    TaskEnqueuer enqueuer,
     PriorityRouter router,
     RunningTaskRegistry runningTasks,
     TaskIdGenerator idGenerator,
@@ -56,7 +56,10 @@ public sealed class TaskService(
         }
 
         TasksLog.Queued(logger, task.Id, task.Queue, task.Lane, task.Agent);
-        task.HangfireJobId = await scheduler.EnqueueAsync(task, cancellationToken);
+
+        // When the service is stopping the job is not created here; the recovery sweep of the
+        // next start (or of another instance) creates it, because the task is stored.
+        enqueuer.Post(task);
         return new SubmissionResult(SubmissionOutcome.Created, task);
     }
 
@@ -186,9 +189,13 @@ public sealed class TaskService(
             WebhookUrl = request.WebhookUrl,
             IdempotencyKey = idempotencyKey,
             RequestHash = requestHash,
-            CreatedAt = timeProvider.GetUtcNow(),
+            // Whole milliseconds, so the 202 shows the same instant as every later read.
+            CreatedAt = TruncateToMilliseconds(timeProvider.GetUtcNow()),
         };
     }
+
+    private static DateTimeOffset TruncateToMilliseconds(DateTimeOffset value) =>
+        new(value.Ticks - (value.Ticks % TimeSpan.TicksPerMillisecond), value.Offset);
 
     private async Task<AgentTask?> FindByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
@@ -201,9 +208,25 @@ public sealed class TaskService(
             ? new SubmissionResult(SubmissionOutcome.Replayed, existing)
             : new SubmissionResult(SubmissionOutcome.KeyConflict, existing);
 
-    /// <summary>Hashes the parsed submission, so that formatting and property order do not matter.</summary>
-    private static string HashRequest(SubmitTaskRequest request) =>
-        Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request, HashSerializerOptions)));
+    /// <summary>
+    /// Hashes the parsed submission with every object's properties sorted, so that formatting
+    /// and property order, also inside <c>metadata</c>, do not matter.
+    /// </summary>
+    private static string HashRequest(SubmitTaskRequest request)
+    {
+        var node = JsonSerializer.SerializeToNode(request, HashSerializerOptions);
+        var canonical = Canonicalize(node);
+        return Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(canonical?.ToJsonString() ?? "null")));
+    }
+
+    private static System.Text.Json.Nodes.JsonNode? Canonicalize(System.Text.Json.Nodes.JsonNode? node) => node switch
+    {
+        System.Text.Json.Nodes.JsonObject obj => new System.Text.Json.Nodes.JsonObject(obj
+            .OrderBy(pair => pair.Key, StringComparer.Ordinal)
+            .Select(pair => KeyValuePair.Create(pair.Key, Canonicalize(pair.Value)))),
+        System.Text.Json.Nodes.JsonArray array => new System.Text.Json.Nodes.JsonArray(array.Select(Canonicalize).ToArray()),
+        _ => node?.DeepClone(),
+    };
 }
 
 /// <summary>Filters and paging of <c>GET /api/tasks</c>, already validated.</summary>

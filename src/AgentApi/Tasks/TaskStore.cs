@@ -59,7 +59,7 @@ public sealed class TaskStore(IDbContextFactory<AgentDbContext> dbFactory, TimeP
                 await db.SaveChangesAsync(cancellationToken);
                 return new TaskChange<TResult>(task, result, events);
             }
-            catch (DbUpdateConcurrencyException) when (attempt < MaxConflictRetries)
+            catch (DbUpdateException exception) when (attempt < MaxConflictRetries && IsWriteConflict(exception))
             {
                 // Another writer changed the task since it was read: read it again and redo the change.
             }
@@ -85,6 +85,17 @@ public sealed class TaskStore(IDbContextFactory<AgentDbContext> dbFactory, TimeP
             .Take(limit)
             .ToListAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Returns whether a save lost a race with another writer of the same task. EF Core may insert
+    /// the new event rows before it updates the task, so the loser sees either the task's
+    /// concurrency check fail or its event collide with the winner's on (task_id, sequence).
+    /// </summary>
+    private static bool IsWriteConflict(DbUpdateException exception) =>
+        exception is DbUpdateConcurrencyException
+        || exception.InnerException is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation, TableName: "task_events" }
+        || (exception.InnerException is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 19 } sqlite
+            && sqlite.Message.Contains("task_events", StringComparison.Ordinal));
 
     private List<TaskEvent> AppendEvents(AgentDbContext db, AgentTask task, TaskEventBuffer buffer)
     {

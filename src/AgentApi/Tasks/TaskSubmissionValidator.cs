@@ -163,11 +163,12 @@ public sealed class TaskSubmissionValidator(AgentCatalog agents, LaneCatalog lan
         }
 
         if (url.Length > MaxUrlLength
+            || url.Any(c => char.IsControl(c) || char.IsWhiteSpace(c))
             || !Uri.TryCreate(url, UriKind.Absolute, out var uri)
             || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
             || !string.IsNullOrEmpty(uri.UserInfo))
         {
-            Add(errors, "webhookUrl", $"Must be an absolute http or https URL without credentials, at most {MaxUrlLength} characters.");
+            Add(errors, "webhookUrl", $"Must be an absolute http or https URL without credentials, spaces or control characters, at most {MaxUrlLength} characters.");
         }
     }
 

@@ -60,4 +60,8 @@ internal static partial class TasksLog
     [LoggerMessage(3019, LogLevel.Debug,
         "Task {TaskId} waits {DelayMs} ms before entering its lane: earlier work of session '{SessionKey}' is not in a lane here yet.")]
     public static partial void SessionDeferred(ILogger logger, Guid taskId, string sessionKey, long delayMs);
+
+    [LoggerMessage(3020, LogLevel.Warning,
+        "Creating the Hangfire job of task {TaskId} failed; the recovery sweep creates it once the storage answers.")]
+    public static partial void EnqueueFailed(ILogger logger, Guid taskId, Exception exception);
 }

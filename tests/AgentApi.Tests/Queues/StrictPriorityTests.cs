@@ -3,6 +3,7 @@ using AgentApi.Tests.Infrastructure;
 using Hangfire;
 using Hangfire.Common;
 using Hangfire.Server;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentApi.Tests.Queues;
@@ -57,6 +58,20 @@ public sealed class StrictPriorityTests
                 var id = await factory.SubmitAsync(client, new { input = $"{priority} {round}", priority });
                 backlog.Add((id, priority));
             }
+        }
+
+        // Jobs are created off the request path; the backlog is complete once every task has one.
+        var ids = backlog.Select(item => item.Id).ToList();
+        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Task;
+        while (TimeProvider.System.GetUtcNow() < deadline)
+        {
+            await using var db = factory.CreateDbContext();
+            if (await db.Tasks.CountAsync(task => ids.Contains(task.Id) && task.HangfireJobId != null) == ids.Count)
+            {
+                break;
+            }
+
+            await Task.Delay(20);
         }
 
         BlockingJob.Release(gate);

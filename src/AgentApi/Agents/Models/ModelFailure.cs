@@ -11,7 +11,7 @@ namespace AgentApi.Agents.Models;
 /// <param name="RetryAfter">The provider's <c>Retry-After</c>, when it sent one.</param>
 /// <param name="ErrorType">The task error type: <c>rate_limited</c>, <c>model_unavailable</c>, <c>model_timeout</c> or <c>model_error</c>.</param>
 /// <param name="Message">A message that is safe to store and show: no keys, no prompt.</param>
-public sealed record ModelFailure(bool IsTransient, int? StatusCode, TimeSpan? RetryAfter, string ErrorType, string Message)
+public sealed partial record ModelFailure(bool IsTransient, int? StatusCode, TimeSpan? RetryAfter, string ErrorType, string Message)
 {
     /// <summary>Classifies an exception thrown by a model call, or returns null for one that is not a model failure.</summary>
     public static ModelFailure? From(Exception exception, CancellationToken callerToken)
@@ -69,10 +69,27 @@ public sealed record ModelFailure(bool IsTransient, int? StatusCode, TimeSpan? R
     /// </summary>
     private static string Shorten(string detail)
     {
-        const int maxLength = 300;
-        var oneLine = string.Join(' ', detail.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        return oneLine.Length <= maxLength ? oneLine : oneLine[..maxLength] + "…";
+        const int maxLength = 200;
+
+        // The first line names the status and the provider's error code; later lines hold the
+        // provider's prose, which may quote the request, so they are dropped.
+        var firstLine = detail.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .FirstOrDefault() ?? string.Empty;
+        var withoutStatus = StatusPrefix().Replace(firstLine, string.Empty).Trim();
+        if (withoutStatus.StartsWith('(') && withoutStatus.EndsWith(')'))
+        {
+            withoutStatus = withoutStatus[1..^1];
+        }
+
+        var redacted = BearerToken().Replace(withoutStatus.Length == 0 ? firstLine : withoutStatus, "Bearer ***");
+        return redacted.Length <= maxLength ? redacted : redacted[..maxLength] + "…";
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^HTTP \d{3}\b")]
+    private static partial System.Text.RegularExpressions.Regex StatusPrefix();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"Bearer\s+\S+", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex BearerToken();
 
     private static TimeSpan? ReadRetryAfter(ClientResultException exception)
     {

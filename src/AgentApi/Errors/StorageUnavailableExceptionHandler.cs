@@ -1,0 +1,56 @@
+using System.Data.Common;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace AgentApi.Errors;
+
+/// <summary>
+/// Answers <c>503 Service Unavailable</c> with <c>Retry-After</c> when the database or Hangfire's
+/// storage cannot be reached, so clients know to try again instead of treating it as a bug.
+/// </summary>
+internal sealed partial class StorageUnavailableExceptionHandler(
+    IProblemDetailsService problemDetails,
+    ILogger<StorageUnavailableExceptionHandler> logger) : IExceptionHandler
+{
+    private const int RetryAfterSeconds = 5;
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (!IsStorageUnavailable(exception))
+        {
+            return false;
+        }
+
+        StorageUnavailable(logger, httpContext.Request.Method, httpContext.Request.Path, exception.GetType().Name);
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "Storage unavailable",
+                Detail = $"The database cannot be reached right now, so nothing was changed. Try again in {RetryAfterSeconds} seconds.",
+            },
+        });
+    }
+
+    private static bool IsStorageUnavailable(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is DbException or Hangfire.BackgroundJobClientException or RetryLimitExceededException
+                || (current is InvalidOperationException && current.InnerException is DbException)
+                || (current is TimeoutException && current.Source?.StartsWith("Npgsql", StringComparison.Ordinal) == true))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(5001, LogLevel.Warning, "{Method} {Path} failed because the storage is unavailable ({ExceptionType}); answered 503.")]
+    private static partial void StorageUnavailable(ILogger logger, string method, string path, string exceptionType);
+}
