@@ -5,8 +5,8 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace AgentApi.Errors;
 
 /// <summary>
-/// Answers <c>503 Service Unavailable</c> with <c>Retry-After</c> when the database or Hangfire's
-/// storage cannot be reached, so clients know to try again instead of treating it as a bug.
+/// Returns <c>503 Service Unavailable</c> with <c>Retry-After</c> when the database or Hangfire's
+/// storage cannot be reached. Clients then try again instead of treating the failure as a bug.
 /// </summary>
 internal sealed partial class StorageUnavailableExceptionHandler(
     IProblemDetailsService problemDetails,
@@ -51,6 +51,6 @@ internal sealed partial class StorageUnavailableExceptionHandler(
         return false;
     }
 
-    [LoggerMessage(5001, LogLevel.Warning, "{Method} {Path} failed because the storage is unavailable ({ExceptionType}); answered 503.")]
+    [LoggerMessage(5001, LogLevel.Warning, "{Method} {Path} failed because the storage is unavailable ({ExceptionType}); the response is 503.")]
     private static partial void StorageUnavailable(ILogger logger, string method, string path, string exceptionType);
 }

@@ -17,7 +17,7 @@ public static class HealthExtensions
         return services;
     }
 
-    /// <summary>Maps <c>/health/live</c> (the process answers) and <c>/health/ready</c> (database and job storage answer), both anonymous.</summary>
+    /// <summary>Maps <c>/health/live</c> (the process runs) and <c>/health/ready</c> (the database and job storage respond), both anonymous.</summary>
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions

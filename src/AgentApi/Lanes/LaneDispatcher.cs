@@ -257,7 +257,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             (Dispatcher: this, Lane: lane),
             preferLocal: false);
 
-    /// <summary>A runner loop: it holds one of the lane's slots and runs items until none is ready.</summary>
+    /// <summary>A runner loop, which owns one of the lane's slots and runs items until none is ready.</summary>
     private async Task RunAsync(Lane lane)
     {
         while (true)

@@ -37,7 +37,7 @@ public static class QueueExtensions
             services.AddSingleton<JobStorage>(_ => new Hangfire.InMemory.InMemoryStorage());
         }
 
-        // Hangfire's default activator is process-wide; this one builds jobs from this host's
+        // Hangfire's default activator is process-wide. This one builds jobs from this host's
         // container, so each host in a process runs its jobs against its own services.
         services.AddSingleton<JobActivator>(provider =>
             new AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));

@@ -13,6 +13,6 @@ public sealed class StorageOptions
     /// </summary>
     public string DataDirectory { get; set; } = DefaultDataDirectory;
 
-    /// <summary>How long start-up waits for a PostgreSQL server that does not answer yet. Defaults to 30 seconds.</summary>
+    /// <summary>How long start-up waits for a PostgreSQL server that does not accept connections yet. Defaults to 30 seconds.</summary>
     public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

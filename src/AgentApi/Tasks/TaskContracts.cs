@@ -40,7 +40,7 @@ public sealed class SubmitTaskRequest
 
     public Dictionary<string, JsonElement>? Metadata { get; set; }
 
-    /// <summary>An http or https URL told when the task finishes.</summary>
+    /// <summary>An http or https URL to notify when the task finishes.</summary>
     public string? WebhookUrl { get; set; }
 }
 

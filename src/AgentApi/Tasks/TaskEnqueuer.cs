@@ -5,9 +5,9 @@ namespace AgentApi.Tasks;
 
 /// <summary>
 /// Creates the Hangfire jobs of newly stored tasks off the request path. Hangfire's client is
-/// synchronous, so calling it from requests ties up a pool thread per submission and, under a
-/// burst, starves the thread pool; here one loop creates the jobs in submission order. The task
-/// row is already stored, so a job lost with the process is created by the recovery sweep.
+/// synchronous, so calling it from requests ties up a pool thread per submission, and a burst
+/// starves the thread pool. Here one loop creates the jobs in submission order. The task row is
+/// already stored, so the recovery sweep creates a job that is lost with the process.
 /// </summary>
 public sealed class TaskEnqueuer(TaskJobScheduler scheduler, ILogger<TaskEnqueuer> logger) : IHostedService
 {

@@ -57,8 +57,8 @@ public sealed class TaskService(
 
         TasksLog.Queued(logger, task.Id, task.Queue, task.Lane, task.Agent);
 
-        // When the service is stopping the job is not created here; the recovery sweep of the
-        // next start (or of another instance) creates it, because the task is stored.
+        // When the service is stopping, the job is not created here. The task is stored, so the
+        // recovery sweep of the next start or of another instance creates it.
         enqueuer.Post(task);
         return new SubmissionResult(SubmissionOutcome.Created, task);
     }
@@ -111,7 +111,7 @@ public sealed class TaskService(
     }
 
     /// <summary>
-    /// Cancels a queued task at once, or asks a running one to stop. Returns null when the task
+    /// Cancels a queued task at once, or requests that a running one stop. Returns null when the task
     /// does not exist, and the unchanged task when it had already finished.
     /// </summary>
     public async Task<CancelResult?> CancelAsync(Guid id, CancellationToken cancellationToken)
@@ -154,7 +154,7 @@ public sealed class TaskService(
             // Removes a task waiting in a lane here, or stops its running attempt.
             // TODO: this reaches the task only on this instance. On another instance a waiting
             // task finds itself cancelled when its slot comes, but a running attempt goes on to
-            // its end; a cross-instance signal (LISTEN/NOTIFY) would stop it.
+            // its end. A cross-instance signal (LISTEN/NOTIFY) would stop it.
             runningTasks.TryCancel(id);
         }
 

@@ -88,7 +88,7 @@ public sealed class TaskStore(IDbContextFactory<AgentDbContext> dbFactory, TimeP
 
     /// <summary>
     /// Returns whether a save lost a race with another writer of the same task. EF Core may insert
-    /// the new event rows before it updates the task, so the loser sees either the task's
+    /// the new event rows before it updates the task, so the loser gets either the task's
     /// concurrency check fail or its event collide with the winner's on (task_id, sequence).
     /// </summary>
     private static bool IsWriteConflict(DbUpdateException exception) =>

@@ -71,7 +71,7 @@ public sealed partial record ModelFailure(bool IsTransient, int? StatusCode, Tim
     {
         const int maxLength = 200;
 
-        // The first line names the status and the provider's error code; later lines hold the
+        // The first line names the status and the provider's error code. Later lines contain the
         // provider's prose, which may quote the request, so they are dropped.
         var firstLine = detail.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .FirstOrDefault() ?? string.Empty;
