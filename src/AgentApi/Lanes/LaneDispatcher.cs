@@ -68,6 +68,10 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     public bool Schedule(LaneWorkItem item, LaneWorkItem? holder)
     {
         var lane = GetLane(item.Lane);
+        if (_stopping)
+        {
+            return false;
+        }
 
         if (item.CancellationToken.CanBeCanceled)
         {
@@ -84,15 +88,17 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         bool startRunner;
         lock (lane.Sync)
         {
-            if (_stopping)
-            {
-                item.CancellationRegistration.Dispose();
-                return false;
-            }
-
+            // A token that fired already has removed the item and called its callback, which
+            // is reported as taken even when stopping began meanwhile.
             if (!item.IsWaiting)
             {
                 return true;
+            }
+
+            if (_stopping && item.TryMarkRemoved())
+            {
+                item.CancellationRegistration.Dispose();
+                return false;
             }
 
             item.Sequence = ++lane.NextSequence;
@@ -271,9 +277,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
                     lane.Slots--;
                     return;
                 }
+
+                // Counted under the lock, so StopAsync never sees zero while an item is about to run.
+                Interlocked.Increment(ref _running);
             }
 
-            Interlocked.Increment(ref _running);
             await ExecuteAsync(lane, item);
         }
     }

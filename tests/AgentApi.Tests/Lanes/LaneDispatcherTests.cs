@@ -1,0 +1,971 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using AgentApi.Lanes;
+using AgentApi.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+
+namespace AgentApi.Tests.Lanes;
+
+/// <summary>
+/// The lane dispatcher with test work items, a <see cref="FakeTimeProvider"/> for waits, ageing
+/// and grace periods, and captured log lines. The fake clock only moves when a test advances it.
+/// </summary>
+public sealed class LaneDispatcherTests : IAsyncLifetime
+{
+    internal const string Lane = "work";
+    private const string OtherLane = "other";
+    private const int LongWaitEventId = 4001;
+    private const int WorkFailedEventId = 4003;
+    private const int GraceExpiredEventId = 4006;
+
+    private static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan AgeingInterval = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan WaitLogThreshold = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan GracePeriod = TimeSpan.FromSeconds(5);
+
+    private readonly FakeTimeProvider _time = new();
+    private readonly LogCapture _logs = new();
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ConcurrentQueue<TestWorkItem> _items = new();
+    private LaneDispatcher? _dispatcher;
+
+    public LaneDispatcherTests()
+    {
+        _loggerFactory = new LoggerFactory([_logs]);
+    }
+
+    private LaneDispatcher Dispatcher => _dispatcher ?? throw new InvalidOperationException("Call CreateDispatcher first.");
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Releases every gated item, then stops the dispatcher, cancelling whatever still runs after the grace period.</summary>
+    public async Task DisposeAsync()
+    {
+        if (_dispatcher is not null)
+        {
+            foreach (var item in _items)
+            {
+                await item.ReleaseAsync();
+            }
+
+            var stop = _dispatcher.StopAsync();
+            _time.Advance(GracePeriod);
+            await stop.WaitAsync(TestTimeout);
+            await _dispatcher.DisposeAsync();
+        }
+
+        _loggerFactory.Dispose();
+    }
+
+    // Order and limits.
+
+    [Fact]
+    public async Task Schedule_LimitOneSamePriority_StartsInSchedulingOrder()
+    {
+        CreateDispatcher(limit: 1);
+        var blocker = await StartBlockerAsync();
+        var recorder = new StartRecorder();
+        var items = Enumerable.Range(0, 50).Select(i => NewItem($"item-{i}", recorder: recorder, body: YieldOnceAsync)).ToList();
+        foreach (var item in items)
+        {
+            Assert.True(Dispatcher.Schedule(item));
+        }
+
+        await blocker.ReleaseAsync();
+        await Task.WhenAll(items.Select(item => item.Finished)).WaitAsync(TestTimeout);
+
+        Assert.Equal(items.Select(item => item.Id), recorder.Order);
+        Assert.Equal(1, recorder.MaxConcurrent);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(10)]
+    public async Task Schedule_TwoHundredAwaitingItems_ReachesButNeverExceedsLimit(int limit)
+    {
+        CreateDispatcher(limit);
+        var recorder = new StartRecorder();
+        var items = Enumerable.Range(0, 200).Select(i => NewItem($"item-{i}", recorder: recorder, body: DelayOneMillisecondAsync)).ToList();
+        foreach (var item in items)
+        {
+            Assert.True(Dispatcher.Schedule(item));
+        }
+
+        await Task.WhenAll(items.Select(item => item.Finished)).WaitAsync(TestTimeout);
+        await WaitUntilAsync(() => Snapshot().Completed == 200, "all 200 items are counted as completed");
+
+        Assert.Equal(limit, recorder.MaxConcurrent);
+        Assert.Equal(200, recorder.Order.Count);
+        Assert.Equal(0, Snapshot().Active);
+        Assert.Equal(0, Snapshot().Queued);
+    }
+
+    [Fact]
+    public async Task Schedule_AllWaiting_TakesHighThenDefaultThenLow()
+    {
+        CreateDispatcher(limit: 1);
+        var blocker = await StartBlockerAsync();
+        var recorder = new StartRecorder();
+        List<TestWorkItem> items =
+        [
+            NewItem("low-1", priority: LanePriority.Low, recorder: recorder),
+            NewItem("default-1", priority: LanePriority.Default, recorder: recorder),
+            NewItem("high-1", priority: LanePriority.High, recorder: recorder),
+            NewItem("low-2", priority: LanePriority.Low, recorder: recorder),
+            NewItem("default-2", priority: LanePriority.Default, recorder: recorder),
+            NewItem("high-2", priority: LanePriority.High, recorder: recorder),
+        ];
+        ScheduleAll(items);
+
+        await blocker.ReleaseAsync();
+        await Task.WhenAll(items.Select(item => item.Finished)).WaitAsync(TestTimeout);
+
+        Assert.Equal(["high-1", "high-2", "default-1", "default-2", "low-1", "low-2"], recorder.Order);
+    }
+
+    [Fact]
+    public async Task Schedule_PausedLane_DoesNotHoldUpOtherLane()
+    {
+        CreateDispatcher(limit: 0);
+        var paused = NewItem("paused");
+        var other = NewItem("other", lane: OtherLane);
+
+        Assert.True(Dispatcher.Schedule(paused));
+        Assert.True(Dispatcher.Schedule(other));
+
+        Assert.True(await other.Finished.WaitAsync(TestTimeout));
+        Assert.False(paused.HasStarted);
+        Assert.Equal(1, Snapshot().Queued);
+    }
+
+    [Fact]
+    public void Schedule_UndeclaredLane_ThrowsNamingLane()
+    {
+        CreateDispatcher(limit: 1);
+
+        var exception = Assert.Throws<ArgumentException>(() => Dispatcher.Schedule(NewItem("lost", lane: "missing")));
+
+        Assert.Contains("'missing'", exception.Message, StringComparison.Ordinal);
+    }
+
+    // Ageing.
+
+    [Fact]
+    public async Task Ageing_LowWaitedOneInterval_RunsBeforeLaterDefault()
+    {
+        var order = await RunAfterWaitAsync(LanePriority.Low, AgeingInterval, LanePriority.Default);
+
+        Assert.Equal(["first", "later"], order);
+    }
+
+    [Fact]
+    public async Task Ageing_LowWaitedJustUnderInterval_RunsAfterLaterDefault()
+    {
+        var order = await RunAfterWaitAsync(LanePriority.Low, AgeingInterval - TimeSpan.FromTicks(1), LanePriority.Default);
+
+        Assert.Equal(["later", "first"], order);
+    }
+
+    [Fact]
+    public async Task Ageing_LowWaitedOneInterval_StillRunsAfterLaterHigh()
+    {
+        var order = await RunAfterWaitAsync(LanePriority.Low, AgeingInterval, LanePriority.High);
+
+        Assert.Equal(["later", "first"], order);
+    }
+
+    [Fact]
+    public async Task Ageing_LowWaitedTwoIntervals_RunsBeforeLaterHigh()
+    {
+        var order = await RunAfterWaitAsync(LanePriority.Low, 2 * AgeingInterval, LanePriority.High);
+
+        Assert.Equal(["first", "later"], order);
+    }
+
+    [Fact]
+    public async Task Ageing_Disabled_KeepsStrictPriority()
+    {
+        var order = await RunAfterWaitAsync(LanePriority.Low, TimeSpan.FromMinutes(10), LanePriority.Default, ageingInterval: TimeSpan.Zero);
+
+        Assert.Equal(["later", "first"], order);
+    }
+
+    [Fact]
+    public async Task Ageing_EqualEffectiveLevels_RunFirstScheduledFirst()
+    {
+        CreateDispatcher(limit: 1);
+        var blocker = await StartBlockerAsync();
+        var recorder = new StartRecorder();
+        var agedLow = NewItem("aged-low", priority: LanePriority.Low, recorder: recorder);
+        Dispatcher.Schedule(agedLow);
+        _time.Advance(AgeingInterval);
+
+        // The aged low item now counts as default, so it ties with both default items and wins on age.
+        List<TestWorkItem> later =
+        [
+            NewItem("default-1", priority: LanePriority.Default, recorder: recorder),
+            NewItem("fresh-low", priority: LanePriority.Low, recorder: recorder),
+            NewItem("default-2", priority: LanePriority.Default, recorder: recorder),
+        ];
+        ScheduleAll(later);
+
+        await blocker.ReleaseAsync();
+        await Task.WhenAll(later.Append(agedLow).Select(item => item.Finished)).WaitAsync(TestTimeout);
+
+        Assert.Equal(["aged-low", "default-1", "default-2", "fresh-low"], recorder.Order);
+    }
+
+    // Sessions.
+
+    [Fact]
+    public async Task Session_SameKeyAtLimitFive_RunsOneAtATimeInSchedulingOrder()
+    {
+        CreateDispatcher(limit: 5);
+        var recorder = new StartRecorder();
+        LanePriority[] priorities = [LanePriority.Low, LanePriority.High, LanePriority.Default];
+        var items = Enumerable.Range(0, 20)
+            .Select(i => NewItem($"item-{i}", sessionKey: "session-a", priority: priorities[i % 3], recorder: recorder, body: DelayOneMillisecondAsync))
+            .ToList();
+        ScheduleAll(items);
+
+        await Task.WhenAll(items.Select(item => item.Finished)).WaitAsync(TestTimeout);
+
+        Assert.Equal(items.Select(item => item.Id), recorder.Order);
+        Assert.Equal(1, recorder.MaxConcurrent);
+    }
+
+    [Fact]
+    public async Task Session_DifferentKeys_RunInParallelUpToLimit()
+    {
+        CreateDispatcher(limit: 3);
+        var items = new[] { "a", "b", "c", "d" }.Select(key => NewItem($"item-{key}", sessionKey: $"session-{key}", gated: true)).ToList();
+        ScheduleAll(items);
+
+        await Task.WhenAll(items.Take(3).Select(item => item.Started)).WaitAsync(TestTimeout);
+        await SettleAsync();
+
+        Assert.False(items[3].HasStarted);
+        Assert.Equal(3, Snapshot().Active);
+        Assert.Equal(1, Snapshot().Queued);
+        Assert.Equal(LaneWaitReason.LaneFull, Snapshot().OldestWaitReason);
+
+        await items[0].ReleaseAsync();
+
+        await items[3].Started.WaitAsync(TestTimeout);
+    }
+
+    [Fact]
+    public async Task Session_LowItemBeforeHighOfSameKey_RunsLowFirst()
+    {
+        CreateDispatcher(limit: 1);
+        var blocker = await StartBlockerAsync();
+        var recorder = new StartRecorder();
+        var low = NewItem("session-low", sessionKey: "session-a", priority: LanePriority.Low, recorder: recorder);
+        var high = NewItem("session-high", sessionKey: "session-a", priority: LanePriority.High, recorder: recorder);
+        var unrelated = NewItem("unrelated-default", priority: LanePriority.Default, recorder: recorder);
+        ScheduleAll([low, high, unrelated]);
+
+        await blocker.ReleaseAsync();
+        await Task.WhenAll(low.Finished, high.Finished, unrelated.Finished).WaitAsync(TestTimeout);
+
+        // The high item waits for the session, not for the lane, so the unrelated default item goes first.
+        Assert.Equal(["unrelated-default", "session-low", "session-high"], recorder.Order);
+    }
+
+    // Live limit changes.
+
+    [Fact]
+    public async Task TrySetLimit_Raised_StartsWaitingWorkAtOnce()
+    {
+        CreateDispatcher(limit: 1);
+        List<LaneSnapshot> changes = [];
+        Dispatcher.LimitChanged += changes.Add;
+        await StartBlockerAsync();
+        var waiting = Enumerable.Range(0, 3).Select(i => NewItem($"waiting-{i}", gated: true)).ToList();
+        ScheduleAll(waiting);
+
+        Assert.True(Dispatcher.TrySetLimit(Lane, 3));
+
+        await Task.WhenAll(waiting[0].Started, waiting[1].Started).WaitAsync(TestTimeout);
+        await SettleAsync();
+        Assert.False(waiting[2].HasStarted);
+        Assert.Equal(3, Snapshot().Active);
+        Assert.Equal(1, Snapshot().Queued);
+        Assert.Equal(3, Snapshot().MaxConcurrent);
+        var change = Assert.Single(changes);
+        Assert.Equal(Lane, change.Name);
+        Assert.Equal(3, change.MaxConcurrent);
+    }
+
+    [Fact]
+    public async Task TrySetLimit_Lowered_StartsNothingUntilBelowNewLimit()
+    {
+        CreateDispatcher(limit: 3);
+        var running = Enumerable.Range(0, 3).Select(i => NewItem($"running-{i}", gated: true)).ToList();
+        ScheduleAll(running);
+        await Task.WhenAll(running.Select(item => item.Started)).WaitAsync(TestTimeout);
+        var waiting = Enumerable.Range(0, 2).Select(i => NewItem($"waiting-{i}", gated: true)).ToList();
+        ScheduleAll(waiting);
+
+        Assert.True(Dispatcher.TrySetLimit(Lane, 1));
+
+        await running[0].ReleaseAsync();
+        Assert.True(await running[0].Finished.WaitAsync(TestTimeout));
+        Assert.False(waiting[0].HasStarted);
+        Assert.Equal(2, Snapshot().Active);
+
+        await running[1].ReleaseAsync();
+        Assert.False(waiting[0].HasStarted);
+        Assert.Equal(1, Snapshot().Active);
+        Assert.Equal(2, Snapshot().Queued);
+
+        await running[2].ReleaseAsync();
+        await waiting[0].Started.WaitAsync(TestTimeout);
+        await SettleAsync();
+        Assert.False(waiting[1].HasStarted);
+        Assert.Equal(1, Snapshot().Active);
+        Assert.Equal(1, Snapshot().Queued);
+    }
+
+    [Fact]
+    public async Task TrySetLimit_Zero_PausesUntilRaised()
+    {
+        CreateDispatcher(limit: 1);
+        var blocker = await StartBlockerAsync();
+        var waiting = NewItem("waiting");
+        Dispatcher.Schedule(waiting);
+
+        Assert.True(Dispatcher.TrySetLimit(Lane, 0));
+        await blocker.ReleaseAsync();
+        await SettleAsync();
+
+        Assert.False(waiting.HasStarted);
+        Assert.Equal(0, Snapshot().MaxConcurrent);
+        Assert.Equal(0, Snapshot().Active);
+        Assert.Equal(1, Snapshot().Queued);
+        Assert.Equal(LaneWaitReason.Paused, Snapshot().OldestWaitReason);
+
+        Assert.True(Dispatcher.TrySetLimit(Lane, 1));
+
+        Assert.True(await waiting.Finished.WaitAsync(TestTimeout));
+    }
+
+    [Fact]
+    public void TrySetLimit_UndeclaredLane_ReturnsFalse()
+    {
+        CreateDispatcher(limit: 1);
+
+        Assert.False(Dispatcher.TrySetLimit("missing", 2));
+    }
+
+    [Fact]
+    public void TrySetLimit_Negative_Throws()
+    {
+        CreateDispatcher(limit: 1);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => Dispatcher.TrySetLimit(Lane, -1));
+        Assert.Equal(1, Snapshot().MaxConcurrent);
+    }
+
+    // Cancellation and deadlines.
+
+    [Fact]
+    public async Task Cancel_WaitingItem_RemovesItWithoutRunning()
+    {
+        CreateDispatcher(limit: 1);
+        var blocker = await StartBlockerAsync();
+        using var cancellation = new CancellationTokenSource();
+        var waiting = NewItem("waiting", cancellationToken: cancellation.Token);
+        Dispatcher.Schedule(waiting);
+        Assert.Equal(1, Snapshot().Queued);
+
+        await cancellation.CancelAsync();
+
+        Assert.Equal(LaneRemovalReason.Cancelled, await waiting.Removed.WaitAsync(TestTimeout));
+        Assert.Equal(0, Snapshot().Queued);
+        await blocker.ReleaseAsync();
+        await WaitUntilAsync(() => Snapshot().Completed == 1, "the blocker is counted as completed");
+        await SettleAsync();
+        Assert.False(waiting.HasStarted);
+        Assert.Equal([LaneRemovalReason.Cancelled], waiting.Removals);
+        Assert.Equal(0, Snapshot().Active);
+    }
+
+    [Fact]
+    public async Task Cancel_ItemWaitingBehindSession_RemovesItAndKeepsOrder()
+    {
+        CreateDispatcher(limit: 2);
+        var first = NewItem("first", sessionKey: "session-a", gated: true);
+        Dispatcher.Schedule(first);
+        await first.Started.WaitAsync(TestTimeout);
+        using var cancellation = new CancellationTokenSource();
+        var cancelled = NewItem("cancelled", sessionKey: "session-a", cancellationToken: cancellation.Token);
+        var last = NewItem("last", sessionKey: "session-a");
+        ScheduleAll([cancelled, last]);
+        Assert.Equal(2, Snapshot().Queued);
+        Assert.Equal(LaneWaitReason.SessionBusy, Snapshot().OldestWaitReason);
+
+        await cancellation.CancelAsync();
+
+        Assert.Equal(LaneRemovalReason.Cancelled, await cancelled.Removed.WaitAsync(TestTimeout));
+        Assert.Equal(1, Snapshot().Queued);
+        await SettleAsync();
+        Assert.False(last.HasStarted);
+
+        await first.ReleaseAsync();
+
+        Assert.True(await last.Finished.WaitAsync(TestTimeout));
+        Assert.False(cancelled.HasStarted);
+        Assert.Single(cancelled.Removals);
+    }
+
+    [Fact]
+    public async Task Schedule_TokenAlreadyCancelled_RemovesItAtOnce()
+    {
+        CreateDispatcher(limit: 1);
+        using var cancellation = new CancellationTokenSource();
+        await cancellation.CancelAsync();
+        var item = NewItem("cancelled-early", cancellationToken: cancellation.Token);
+
+        Assert.True(Dispatcher.Schedule(item));
+
+        Assert.Equal([LaneRemovalReason.Cancelled], item.Removals);
+        Assert.Equal(0, Snapshot().Queued);
+
+        // A later item runs, so the lane was neither blocked nor running the cancelled one.
+        var probe = NewItem("probe");
+        Dispatcher.Schedule(probe);
+        Assert.True(await probe.Finished.WaitAsync(TestTimeout));
+        Assert.False(item.HasStarted);
+    }
+
+    [Fact]
+    public async Task Cancel_ItemHoldingSessionPlace_LetsNextSessionItemRun()
+    {
+        CreateDispatcher(limit: 1);
+        var blocker = await StartBlockerAsync();
+        using var cancellation = new CancellationTokenSource();
+        var cancelled = NewItem("cancelled", sessionKey: "session-a", cancellationToken: cancellation.Token);
+        var next = NewItem("next", sessionKey: "session-a");
+        ScheduleAll([cancelled, next]);
+
+        await cancellation.CancelAsync();
+        Assert.Equal(LaneRemovalReason.Cancelled, await cancelled.Removed.WaitAsync(TestTimeout));
+        Assert.Equal(1, Snapshot().Queued);
+        Assert.Equal(LaneWaitReason.LaneFull, Snapshot().OldestWaitReason);
+
+        await blocker.ReleaseAsync();
+
+        Assert.True(await next.Finished.WaitAsync(TestTimeout));
+        Assert.False(cancelled.HasStarted);
+    }
+
+    [Fact]
+    public async Task Deadline_WhileWaiting_RemovesItemAndFreesNothingElse()
+    {
+        CreateDispatcher(limit: 1);
+        var running = NewItem("running", sessionKey: "session-a", gated: true);
+        Dispatcher.Schedule(running);
+        await running.Started.WaitAsync(TestTimeout);
+        using var sessionDeadline = new CancellationTokenSource(TimeSpan.FromSeconds(5), _time);
+        using var laneDeadline = new CancellationTokenSource(TimeSpan.FromSeconds(5), _time);
+        var expiresInSession = NewItem("expires-in-session", sessionKey: "session-a", cancellationToken: sessionDeadline.Token);
+        var expiresInLane = NewItem("expires-in-lane", cancellationToken: laneDeadline.Token);
+        var sessionNext = NewItem("session-next", sessionKey: "session-a", gated: true);
+        ScheduleAll([expiresInSession, expiresInLane, sessionNext]);
+
+        _time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromTicks(1));
+        Assert.Empty(expiresInSession.Removals);
+        Assert.Equal(3, Snapshot().Queued);
+
+        _time.Advance(TimeSpan.FromTicks(1));
+
+        Assert.Equal(LaneRemovalReason.Cancelled, await expiresInSession.Removed.WaitAsync(TestTimeout));
+        Assert.Equal(LaneRemovalReason.Cancelled, await expiresInLane.Removed.WaitAsync(TestTimeout));
+        await SettleAsync();
+        Assert.False(sessionNext.HasStarted);
+        Assert.Equal(1, Snapshot().Active);
+        Assert.Equal(1, Snapshot().Queued);
+        Assert.Equal(LaneWaitReason.SessionBusy, Snapshot().OldestWaitReason);
+        Assert.False(running.CancellationToken.IsCancellationRequested);
+        Assert.False(running.ShutdownToken.IsCancellationRequested);
+
+        await running.ReleaseAsync();
+
+        await sessionNext.Started.WaitAsync(TestTimeout);
+        Assert.False(expiresInSession.HasStarted);
+        Assert.False(expiresInLane.HasStarted);
+    }
+
+    [Fact]
+    public async Task Cancel_RunningItem_ItemSeesItsOwnToken()
+    {
+        CreateDispatcher(limit: 1);
+        using var cancellation = new CancellationTokenSource();
+        var item = NewItem("running", cancellationToken: cancellation.Token, body: WaitForOwnCancellationAsync);
+        Dispatcher.Schedule(item);
+        await item.Started.WaitAsync(TestTimeout);
+
+        await cancellation.CancelAsync();
+
+        Assert.False(await item.Finished.WaitAsync(TestTimeout));
+        await WaitUntilAsync(() => Snapshot().Failed == 1, "the cancelled run is counted as failed");
+        Assert.Empty(item.Removals);
+        Assert.False(item.ShutdownToken.IsCancellationRequested);
+        Assert.Equal(0, Snapshot().Active);
+    }
+
+    // Nested work.
+
+    [Fact]
+    public async Task Schedule_ChildWithHolderInFullLane_RunsOnHolderSlot()
+    {
+        CreateDispatcher(limit: 1);
+        TestWorkItem? child = null;
+        var parent = NewItem("parent", sessionKey: "session-a", body: async (self, _) =>
+        {
+            // Same lane and session as the parent: without the holder the child would wait for both.
+            child = NewItem("child", sessionKey: "session-a");
+            if (!Dispatcher.Schedule(child, holder: self))
+            {
+                return false;
+            }
+
+            return await child.Finished.WaitAsync(TestTimeout);
+        });
+
+        Dispatcher.Schedule(parent);
+
+        Assert.True(await parent.Finished.WaitAsync(TestTimeout));
+        Assert.NotNull(child);
+        Assert.Equal(1, child.StartCount);
+        await WaitUntilAsync(() => Snapshot().Completed == 2, "the parent and the child are counted as completed");
+        Assert.Equal(0, Snapshot().Active);
+        Assert.Equal(0, Snapshot().Queued);
+    }
+
+    [Fact]
+    public async Task Schedule_ChildWithoutHolderInFullLane_WaitsForParentSlot()
+    {
+        CreateDispatcher(limit: 1);
+        var childScheduled = new TaskCompletionSource<TestWorkItem>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseParent = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var parent = NewItem("parent", body: async (_, _) =>
+        {
+            var scheduled = NewItem("child");
+            Dispatcher.Schedule(scheduled);
+            childScheduled.SetResult(scheduled);
+            return await releaseParent.Task;
+        });
+        Dispatcher.Schedule(parent);
+
+        var child = await childScheduled.Task.WaitAsync(TestTimeout);
+        await SettleAsync();
+
+        Assert.False(child.HasStarted);
+        Assert.Equal(1, Snapshot().Active);
+        Assert.Equal(1, Snapshot().Queued);
+        Assert.Equal(LaneWaitReason.LaneFull, Snapshot().OldestWaitReason);
+
+        releaseParent.SetResult(true);
+
+        Assert.True(await parent.Finished.WaitAsync(TestTimeout));
+        Assert.True(await child.Finished.WaitAsync(TestTimeout));
+    }
+
+    // Snapshots and logs.
+
+    [Fact]
+    public async Task GetSnapshot_AfterWaits_ReportsCountsAndWaitPercentiles()
+    {
+        CreateDispatcher(limit: 1);
+        var blocker = await StartBlockerAsync();
+        var succeeding = Enumerable.Range(0, 2).Select(i => NewItem($"succeeds-{i}")).ToList();
+        var failing = NewItem("fails", body: (_, _) => Task.FromResult(false));
+        ScheduleAll([.. succeeding, failing]);
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+
+        var waiting = Snapshot();
+        Assert.Equal(Lane, waiting.Name);
+        Assert.Equal(1, waiting.MaxConcurrent);
+        Assert.Equal(1, waiting.Active);
+        Assert.Equal(3, waiting.Queued);
+        Assert.Equal(LaneWaitReason.LaneFull, waiting.OldestWaitReason);
+        Assert.Equal(100, waiting.OldestWaitMs);
+
+        await blocker.ReleaseAsync();
+        await WaitUntilAsync(() => Snapshot().Completed == 3 && Snapshot().Failed == 1, "three successes and one failure are counted");
+
+        // Recorded waits are 0 ms for the blocker and 100 ms for each of the other three items.
+        var done = Snapshot();
+        Assert.Equal(0, done.Active);
+        Assert.Equal(0, done.Queued);
+        Assert.Equal(100, done.WaitP50Ms);
+        Assert.Equal(100, done.WaitP95Ms);
+        Assert.Null(done.OldestWaitReason);
+        Assert.Null(done.OldestWaitMs);
+    }
+
+    [Fact]
+    public async Task GetSnapshot_SessionItemBehindRunningOne_ReportsSessionBusy()
+    {
+        CreateDispatcher(limit: 2);
+        var running = NewItem("running", sessionKey: "session-a", gated: true);
+        Dispatcher.Schedule(running);
+        await running.Started.WaitAsync(TestTimeout);
+
+        Dispatcher.Schedule(NewItem("waiting", sessionKey: "session-a"));
+
+        Assert.Equal(LaneWaitReason.SessionBusy, Snapshot().OldestWaitReason);
+        Assert.Equal(1, Snapshot().Active);
+        Assert.Equal(1, Snapshot().Queued);
+    }
+
+    [Fact]
+    public void GetSnapshot_PausedLane_ReportsPaused()
+    {
+        CreateDispatcher(limit: 0);
+
+        Dispatcher.Schedule(NewItem("waiting"));
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        var snapshot = Snapshot();
+        Assert.Equal(LaneWaitReason.Paused, snapshot.OldestWaitReason);
+        Assert.Equal(0, snapshot.MaxConcurrent);
+        Assert.Equal(1, snapshot.Queued);
+        Assert.Equal(1000, snapshot.OldestWaitMs);
+    }
+
+    [Fact]
+    public void GetSnapshots_TwoLanes_ReturnsBothByName()
+    {
+        CreateDispatcher(limit: 4);
+
+        Assert.Equal([OtherLane, Lane], Dispatcher.GetSnapshots().Select(snapshot => snapshot.Name));
+        Assert.Equal(4, Dispatcher.GetSnapshots()[1].MaxConcurrent);
+        Assert.Null(Dispatcher.GetSnapshot("missing"));
+    }
+
+    [Fact]
+    public async Task LongWaitLog_PastThreshold_LogsEachWaitingItemOnce()
+    {
+        CreateDispatcher(limit: 1);
+        var blocker = await StartBlockerAsync();
+        var first = NewItem("first", gated: true);
+        var second = NewItem("second", gated: true);
+        ScheduleAll([first, second]);
+
+        _time.Advance(WaitLogThreshold - TimeSpan.FromSeconds(1));
+        Assert.Empty(LongWaitLogs());
+
+        _time.Advance(TimeSpan.FromSeconds(1.5));
+        var firstLog = Assert.Single(LongWaitLogs(), log => log.Message.Contains("Work first has waited", StringComparison.Ordinal));
+        Assert.Equal(LogLevel.Warning, firstLog.Level);
+        Assert.Contains("(LaneFull)", firstLog.Message, StringComparison.Ordinal);
+        Assert.Contains("taken by: blocker", firstLog.Message, StringComparison.Ordinal);
+
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Single(LongWaitLogs(), log => log.Message.Contains("Work first ", StringComparison.Ordinal));
+
+        // Once the first item runs, the second is still waiting and gets its own single line.
+        await blocker.ReleaseAsync();
+        await first.Started.WaitAsync(TestTimeout);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.Single(LongWaitLogs(), log => log.Message.Contains("Work second has waited", StringComparison.Ordinal));
+        Assert.Single(LongWaitLogs(), log => log.Message.Contains("Work first ", StringComparison.Ordinal));
+        Assert.Equal(2, LongWaitLogs().Count);
+    }
+
+    // Failures.
+
+    [Fact]
+    public async Task ExecuteAsync_Throws_CountsFailedAndLaneGoesOn()
+    {
+        CreateDispatcher(limit: 1);
+        var throwing = NewItem("throws", body: (_, _) => throw new InvalidOperationException("Simulated work failure."));
+        var next = NewItem("next");
+        ScheduleAll([throwing, next]);
+
+        Assert.True(await next.Finished.WaitAsync(TestTimeout));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => throwing.Finished.WaitAsync(TestTimeout));
+        await WaitUntilAsync(() => Snapshot().Completed == 1 && Snapshot().Failed == 1, "one success and one failure are counted");
+
+        var log = Assert.Single(_logs.Entries, entry => entry.EventId.Id == WorkFailedEventId);
+        Assert.Contains("throws", log.Message, StringComparison.Ordinal);
+        Assert.Contains("Simulated work failure.", log.Exception, StringComparison.Ordinal);
+        Assert.Equal(0, Snapshot().Active);
+    }
+
+    // Shutdown.
+
+    [Fact]
+    public async Task StopAsync_WaitingAndRunningWork_HandsBackWaitingAndAwaitsRunning()
+    {
+        CreateDispatcher(limit: 1);
+        var blocker = await StartBlockerAsync();
+        List<TestWorkItem> waiting =
+        [
+            NewItem("waiting-plain"),
+            NewItem("waiting-session-first", sessionKey: "session-a"),
+            NewItem("waiting-session-second", sessionKey: "session-a"),
+        ];
+        ScheduleAll(waiting);
+
+        var stop = Dispatcher.StopAsync();
+
+        foreach (var item in waiting)
+        {
+            Assert.Equal(LaneRemovalReason.Shutdown, await item.Removed.WaitAsync(TestTimeout));
+            Assert.Single(item.Removals);
+        }
+
+        Assert.Equal(0, Snapshot().Queued);
+        var late = NewItem("late");
+        Assert.False(Dispatcher.Schedule(late));
+        Assert.Empty(late.Removals);
+
+        _time.Advance(GracePeriod - TimeSpan.FromSeconds(1));
+        Assert.False(stop.IsCompleted);
+        Assert.False(blocker.ShutdownToken.IsCancellationRequested);
+
+        await blocker.ReleaseAsync();
+        await stop.WaitAsync(TestTimeout);
+
+        Assert.True(await blocker.Finished.WaitAsync(TestTimeout));
+        Assert.False(blocker.ShutdownToken.IsCancellationRequested);
+        Assert.DoesNotContain(_logs.Entries, entry => entry.EventId.Id == GraceExpiredEventId);
+        Assert.All(waiting, item => Assert.False(item.HasStarted));
+        Assert.False(late.HasStarted);
+        Assert.Equal(1, Snapshot().Completed);
+    }
+
+    [Fact]
+    public async Task StopAsync_WorkPastGracePeriod_CancelsShutdownToken()
+    {
+        CreateDispatcher(limit: 1);
+        var stubborn = NewItem("stubborn", body: WaitForShutdownAsync);
+        Dispatcher.Schedule(stubborn);
+        await stubborn.Started.WaitAsync(TestTimeout);
+
+        var stop = Dispatcher.StopAsync();
+        _time.Advance(GracePeriod - TimeSpan.FromMilliseconds(1));
+        await SettleAsync();
+
+        Assert.False(stubborn.ShutdownToken.IsCancellationRequested);
+        Assert.False(stop.IsCompleted);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        await stop.WaitAsync(TestTimeout);
+
+        Assert.True(stubborn.ShutdownToken.IsCancellationRequested);
+        Assert.False(await stubborn.Finished.WaitAsync(TestTimeout));
+        Assert.Single(_logs.Entries, entry => entry.EventId.Id == GraceExpiredEventId);
+    }
+
+    [Fact]
+    public async Task StopAsync_WorkIgnoresShutdownToken_ReturnsAfterCancelTimeout()
+    {
+        // LaneDispatcher waits this long for cancelled work after the grace period, then returns.
+        var cancelledWorkTimeout = TimeSpan.FromSeconds(5);
+        CreateDispatcher(limit: 1);
+        var ignoring = NewItem("ignores-shutdown", gated: true);
+        Dispatcher.Schedule(ignoring);
+        await ignoring.Started.WaitAsync(TestTimeout);
+
+        var stop = Dispatcher.StopAsync();
+        _time.Advance(GracePeriod);
+        await SettleAsync();
+
+        Assert.True(ignoring.ShutdownToken.IsCancellationRequested);
+        Assert.False(stop.IsCompleted);
+
+        _time.Advance(cancelledWorkTimeout - TimeSpan.FromMilliseconds(1));
+        await SettleAsync();
+        Assert.False(stop.IsCompleted);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        await stop.WaitAsync(TestTimeout);
+
+        Assert.False(ignoring.Finished.IsCompleted);
+        Assert.Equal(1, Snapshot().Active);
+    }
+
+    [Fact]
+    public async Task StopAsync_HostTokenCancelled_CancelsWorkBeforeGracePeriod()
+    {
+        CreateDispatcher(limit: 1);
+        var stubborn = NewItem("stubborn", body: WaitForShutdownAsync);
+        Dispatcher.Schedule(stubborn);
+        await stubborn.Started.WaitAsync(TestTimeout);
+        using var hostShutdown = new CancellationTokenSource();
+
+        var stop = Dispatcher.StopAsync(hostShutdown.Token);
+        await SettleAsync();
+        Assert.False(stop.IsCompleted);
+
+        await hostShutdown.CancelAsync();
+        await stop.WaitAsync(TestTimeout);
+
+        Assert.True(stubborn.ShutdownToken.IsCancellationRequested);
+        Assert.False(await stubborn.Finished.WaitAsync(TestTimeout));
+        Assert.Single(_logs.Entries, entry => entry.EventId.Id == GraceExpiredEventId);
+    }
+
+    [Fact]
+    public async Task StopAsync_Idle_CompletesAndRejectsLaterWork()
+    {
+        CreateDispatcher(limit: 1);
+
+        await Dispatcher.StopAsync().WaitAsync(TestTimeout);
+
+        var late = NewItem("late");
+        Assert.False(Dispatcher.Schedule(late));
+        await SettleAsync();
+        Assert.False(late.HasStarted);
+        Assert.Empty(late.Removals);
+        Assert.Equal(0, Snapshot().Queued);
+    }
+
+    [Fact]
+    public async Task Schedule_CancelledTokenWhileStopping_ReturnsFalseWithoutCallback()
+    {
+        CreateDispatcher(limit: 1);
+        await Dispatcher.StopAsync().WaitAsync(TestTimeout);
+        using var cancellation = new CancellationTokenSource();
+        await cancellation.CancelAsync();
+        var late = NewItem("late", cancellationToken: cancellation.Token);
+
+        Assert.False(Dispatcher.Schedule(late));
+
+        Assert.Empty(late.Removals);
+    }
+
+    // Helpers.
+
+    private void CreateDispatcher(int limit, TimeSpan? ageingInterval = null)
+    {
+        var options = new LaneDispatcherOptions
+        {
+            AgeingInterval = ageingInterval ?? AgeingInterval,
+            WaitLogThreshold = WaitLogThreshold,
+            ShutdownGracePeriod = GracePeriod,
+        };
+        var limits = new Dictionary<string, int>(StringComparer.Ordinal) { [Lane] = limit, [OtherLane] = 1 };
+        _dispatcher = new LaneDispatcher(limits, options, _time, _loggerFactory.CreateLogger<LaneDispatcher>());
+    }
+
+    private TestWorkItem NewItem(
+        string id,
+        string lane = Lane,
+        string? sessionKey = null,
+        LanePriority priority = LanePriority.Default,
+        CancellationToken cancellationToken = default,
+        bool gated = false,
+        Func<TestWorkItem, CancellationToken, Task<bool>>? body = null,
+        StartRecorder? recorder = null)
+    {
+        var item = new TestWorkItem(id, lane, sessionKey, priority, cancellationToken, gated, body, recorder);
+        _items.Enqueue(item);
+        return item;
+    }
+
+    private void ScheduleAll(IEnumerable<TestWorkItem> items)
+    {
+        foreach (var item in items)
+        {
+            Assert.True(Dispatcher.Schedule(item), $"Schedule rejected {item.Id}.");
+        }
+    }
+
+    /// <summary>Starts a gated item that takes one slot of the lane until it is released.</summary>
+    private async Task<TestWorkItem> StartBlockerAsync()
+    {
+        var blocker = NewItem("blocker", gated: true);
+        Assert.True(Dispatcher.Schedule(blocker));
+        await blocker.Started.WaitAsync(TestTimeout);
+        return blocker;
+    }
+
+    /// <summary>
+    /// Schedules "first" behind a blocker at limit 1, lets the clock run for <paramref name="wait"/>,
+    /// schedules "later", releases the blocker and returns the order in which the two started.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> RunAfterWaitAsync(LanePriority first, TimeSpan wait, LanePriority later, TimeSpan? ageingInterval = null)
+    {
+        CreateDispatcher(limit: 1, ageingInterval);
+        var blocker = await StartBlockerAsync();
+        var recorder = new StartRecorder();
+        var firstItem = NewItem("first", priority: first, recorder: recorder);
+        Dispatcher.Schedule(firstItem);
+        _time.Advance(wait);
+        var laterItem = NewItem("later", priority: later, recorder: recorder);
+        Dispatcher.Schedule(laterItem);
+
+        await blocker.ReleaseAsync();
+        await Task.WhenAll(firstItem.Finished, laterItem.Finished).WaitAsync(TestTimeout);
+        return recorder.Order;
+    }
+
+    private LaneSnapshot Snapshot() => Dispatcher.GetSnapshot(Lane) ?? throw new InvalidOperationException($"Lane '{Lane}' has no snapshot.");
+
+    private List<CapturedLog> LongWaitLogs() => _logs.Entries.Where(entry => entry.EventId.Id == LongWaitEventId).ToList();
+
+    /// <summary>Gives a wrong dispatcher time to start something it should not, before a negative assertion.</summary>
+    private static Task SettleAsync() => Task.Delay(50);
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string expectation)
+    {
+        var elapsed = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (elapsed.Elapsed > TestTimeout)
+            {
+                Assert.Fail($"Timed out after {TestTimeout.TotalSeconds} s waiting until {expectation}.");
+            }
+
+            await Task.Delay(5);
+        }
+    }
+
+    private static async Task<bool> YieldOnceAsync(TestWorkItem item, CancellationToken shutdownToken)
+    {
+        await Task.Yield();
+        return true;
+    }
+
+    private static async Task<bool> DelayOneMillisecondAsync(TestWorkItem item, CancellationToken shutdownToken)
+    {
+        await Task.Delay(1, CancellationToken.None);
+        return true;
+    }
+
+    private static async Task<bool> WaitForOwnCancellationAsync(TestWorkItem item, CancellationToken shutdownToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, item.CancellationToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<bool> WaitForShutdownAsync(TestWorkItem item, CancellationToken shutdownToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, shutdownToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}
