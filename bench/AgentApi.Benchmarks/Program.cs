@@ -1,0 +1,18 @@
+using AgentApi.Benchmarks;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Running;
+
+// `memory` and `makespan` are plain console measurements. Any other arguments go to BenchmarkDotNet.
+return args switch
+{
+    ["memory"] => await MemoryProbe.RunAsync(),
+    ["makespan"] => await MakespanProbe.RunAsync(),
+    _ => RunBenchmarks(args),
+};
+
+static int RunBenchmarks(string[] args)
+{
+    var config = DefaultConfig.Instance.AddColumn(new ItemsPerSecondColumn());
+    var summaries = BenchmarkSwitcher.FromAssembly(typeof(DispatchBenchmarks).Assembly).Run(args, config);
+    return summaries.Any(summary => summary.HasCriticalValidationErrors || summary.Reports.Any(report => !report.Success)) ? 1 : 0;
+}
