@@ -1,9 +1,9 @@
 namespace AgentApi.Lanes;
 
 /// <summary>
-/// One lane's state. Every field is guarded by <see cref="Sync"/>. Waiting items are kept in one
-/// heap per priority level, ordered by scheduling sequence; an item whose session is busy waits
-/// in its session's queue instead, so that it cannot overtake earlier work of the same session.
+/// One lane's state. Every field is guarded by <see cref="Sync"/>. Waiting items are kept per
+/// priority level, oldest first. An item whose session is busy waits in its session's queue
+/// instead, so that it cannot overtake earlier work of the same session.
 /// </summary>
 internal sealed class Lane(string name, int limit)
 {
@@ -11,12 +11,12 @@ internal sealed class Lane(string name, int limit)
 
     public readonly Lock Sync = new();
 
-    public readonly PriorityQueue<LaneWorkItem, long>[] Ready =
-        [new PriorityQueue<LaneWorkItem, long>(), new PriorityQueue<LaneWorkItem, long>(), new PriorityQueue<LaneWorkItem, long>()];
+    public readonly LaneLevel[] Ready = [new LaneLevel(), new LaneLevel(), new LaneLevel()];
 
     public readonly Dictionary<string, LaneSession> Sessions = new(StringComparer.Ordinal);
 
-    public readonly HashSet<LaneWorkItem> Running = [];
+    /// <summary>The running items, as a list linked through the items themselves so that adding and removing allocate nothing.</summary>
+    private LaneWorkItem? _firstRunning;
 
     private readonly double[] _recentWaitsMs = new double[RecentWaitCount];
     private int _recentWaitNext;
@@ -37,6 +37,52 @@ internal sealed class Lane(string name, int limit)
     public long Completed { get; set; }
 
     public long Failed { get; set; }
+
+    public int RunningCount { get; private set; }
+
+    public void AddRunning(LaneWorkItem item)
+    {
+        item.NextRunning = _firstRunning;
+        item.PreviousRunning = null;
+        if (_firstRunning is not null)
+        {
+            _firstRunning.PreviousRunning = item;
+        }
+
+        _firstRunning = item;
+        item.IsRunningIn = this;
+        RunningCount++;
+    }
+
+    public void RemoveRunning(LaneWorkItem item)
+    {
+        if (item.PreviousRunning is null)
+        {
+            _firstRunning = item.NextRunning;
+        }
+        else
+        {
+            item.PreviousRunning.NextRunning = item.NextRunning;
+        }
+
+        if (item.NextRunning is not null)
+        {
+            item.NextRunning.PreviousRunning = item.PreviousRunning;
+        }
+
+        item.NextRunning = null;
+        item.PreviousRunning = null;
+        item.IsRunningIn = null;
+        RunningCount--;
+    }
+
+    public IEnumerable<LaneWorkItem> RunningItems()
+    {
+        for (var item = _firstRunning; item is not null; item = item.NextRunning)
+        {
+            yield return item;
+        }
+    }
 
     public void RecordWait(double waitMs)
     {

@@ -21,7 +21,7 @@ public sealed partial class LaneDispatcher
             return new LaneSnapshot(
                 lane.Name,
                 lane.Limit,
-                lane.Running.Count,
+                lane.RunningCount,
                 lane.Waiting,
                 lane.Completed,
                 lane.Failed,
@@ -54,17 +54,11 @@ public sealed partial class LaneDispatcher
 
     private static IEnumerable<LaneWorkItem> WaitingHeads(Lane lane)
     {
-        foreach (var heap in lane.Ready)
+        foreach (var level in lane.Ready)
         {
-            while (heap.TryPeek(out var head, out _))
+            if (level.PeekOldest() is { } head)
             {
-                if (head.IsWaiting)
-                {
-                    yield return head;
-                    break;
-                }
-
-                heap.Dequeue();
+                yield return head;
             }
         }
 
@@ -104,8 +98,8 @@ public sealed partial class LaneDispatcher
                     }
 
                     head.WaitLogged = true;
-                    var running = string.Join(", ", lane.Running.Take(MaxRunningIdsInLog).Select(item => item.Id));
-                    longWaits.Add((head, (long)waited.TotalMilliseconds, WaitReasonOf(lane, head), lane.Waiting, lane.Running.Count, lane.Limit, running));
+                    var running = string.Join(", ", lane.RunningItems().Take(MaxRunningIdsInLog).Select(item => item.Id));
+                    longWaits.Add((head, (long)waited.TotalMilliseconds, WaitReasonOf(lane, head), lane.Waiting, lane.RunningCount, lane.Limit, running));
                 }
             }
 

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Runtime.InteropServices;
 
 namespace AgentApi.Lanes;
@@ -20,7 +21,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// <summary>How long cancelled work may take to wind down once the grace period is over.</summary>
     private static readonly TimeSpan CancelledWorkTimeout = TimeSpan.FromSeconds(5);
 
-    private readonly Dictionary<string, Lane> _lanes;
+    private readonly FrozenDictionary<string, Lane> _lanes;
     private readonly TimeProvider _timeProvider;
     private readonly LaneDispatcherOptions _options;
     private readonly ILogger _logger;
@@ -28,7 +29,6 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ITimer _waitCheck;
-    private int _running;
     private volatile bool _stopping;
 
     public LaneDispatcher(
@@ -42,7 +42,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         _metrics = metrics;
-        _lanes = laneLimits.ToDictionary(pair => pair.Key, pair => new Lane(pair.Key, pair.Value), StringComparer.Ordinal);
+        _lanes = laneLimits.ToFrozenDictionary(pair => pair.Key, pair => new Lane(pair.Key, pair.Value), StringComparer.Ordinal);
         _waitCheck = timeProvider.CreateTimer(static state => ((LaneDispatcher)state!).LogLongWaits(), this, WaitCheckInterval, WaitCheckInterval);
         _metrics?.Observe(this);
     }
@@ -85,6 +85,8 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
                 (this, lane, item));
         }
 
+        // Read before the lock, so that the lock is held as briefly as possible.
+        var scheduledAt = _timeProvider.GetTimestamp();
         bool startRunner;
         lock (lane.Sync)
         {
@@ -102,13 +104,12 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             }
 
             item.Sequence = ++lane.NextSequence;
-            item.EnqueuedTimestamp = _timeProvider.GetTimestamp();
+            item.EnqueuedTimestamp = scheduledAt;
 
-            if (holder is not null && holder.Lane == item.Lane && lane.Running.Contains(holder) && item.TryMarkRunning())
+            if (holder is not null && holder.Lane == item.Lane && holder.IsRunningIn == lane && item.TryMarkRunning())
             {
                 item.Borrowed = true;
-                lane.Running.Add(item);
-                Interlocked.Increment(ref _running);
+                lane.AddRunning(item);
                 _ = RunBorrowedAsync(lane, item);
                 return true;
             }
@@ -182,7 +183,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             lock (lane.Sync)
             {
                 handedBack.AddRange(DrainWaiting(lane));
-                running += lane.Running.Count;
+                running += lane.RunningCount;
             }
         }
 
@@ -192,10 +193,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             NotifyRemoved(item, LaneRemovalReason.Shutdown);
         }
 
-        if (Volatile.Read(ref _running) == 0)
-        {
-            _drained.TrySetResult();
-        }
+        SignalIfDrained();
 
         try
         {
@@ -205,7 +203,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
         {
             // The grace period ended, or the host's own shutdown timeout did first.
-            LaneLog.GraceExpired(_logger, Volatile.Read(ref _running));
+            LaneLog.GraceExpired(_logger, CountRunning());
         }
 
         await _shutdown.CancelAsync();
@@ -242,7 +240,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             session.Busy = true;
         }
 
-        lane.Ready[(int)item.Priority].Enqueue(item, item.Sequence);
+        lane.Ready[(int)item.Priority].Add(item);
         return true;
     }
 
@@ -266,23 +264,42 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// <summary>A runner loop, which owns one of the lane's slots and runs items until none is ready.</summary>
     private async Task RunAsync(Lane lane)
     {
+        LaneWorkItem? finished = null;
+        var finishedSucceeded = false;
         while (true)
         {
             LaneWorkItem? item;
+            var now = _timeProvider.GetTimestamp();
+
+            // One lock per item: the item that just finished is recorded as the next is taken.
             lock (lane.Sync)
             {
-                item = lane.Slots > lane.Limit || _stopping ? null : TakeNext(lane);
+                if (finished is not null)
+                {
+                    CompleteLocked(lane, finished, finishedSucceeded);
+                }
+
+                item = lane.Slots > lane.Limit || _stopping ? null : TakeNext(lane, now);
+                // A taken item is counted as running under the lock, so StopAsync never sees
+                // zero while an item is about to run.
                 if (item is null)
                 {
                     lane.Slots--;
-                    return;
                 }
-
-                // Counted under the lock, so StopAsync never sees zero while an item is about to run.
-                Interlocked.Increment(ref _running);
             }
 
-            await ExecuteAsync(lane, item);
+            if (finished is not null)
+            {
+                SignalIfDrained();
+            }
+
+            if (item is null)
+            {
+                return;
+            }
+
+            finishedSucceeded = await ExecuteItemAsync(lane, item);
+            finished = item;
         }
     }
 
@@ -290,12 +307,19 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     {
         // Off the scheduling thread, which holds the lane's lock.
         await Task.Yield();
-        await ExecuteAsync(lane, item);
+        var succeeded = await ExecuteItemAsync(lane, item);
+        lock (lane.Sync)
+        {
+            CompleteLocked(lane, item, succeeded);
+        }
+
+        SignalIfDrained();
     }
 
-    private async Task ExecuteAsync(Lane lane, LaneWorkItem item)
+    private async ValueTask<bool> ExecuteItemAsync(Lane lane, LaneWorkItem item)
     {
-        var startedAt = _timeProvider.GetTimestamp();
+        var measureRun = _metrics?.IsRunTimeEnabled == true;
+        var startedAt = measureRun ? _timeProvider.GetTimestamp() : 0;
         bool succeeded;
         try
         {
@@ -308,60 +332,80 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
 
         item.CancellationRegistration.Dispose();
-        _metrics?.RecordRun(lane.Name, _timeProvider.GetElapsedTime(startedAt).TotalMilliseconds, succeeded);
-
-        lock (lane.Sync)
+        if (measureRun)
         {
-            lane.Running.Remove(item);
-            if (succeeded)
-            {
-                lane.Completed++;
-            }
-            else
-            {
-                lane.Failed++;
-            }
-
-            if (item.SessionKey is { } key && !item.Borrowed)
-            {
-                ReleaseSession(lane, key);
-            }
+            _metrics!.RecordRun(lane.Name, _timeProvider.GetElapsedTime(startedAt).TotalMilliseconds, succeeded);
+        }
+        else
+        {
+            _metrics?.CountFinished(lane.Name, succeeded);
         }
 
-        if (Interlocked.Decrement(ref _running) == 0 && _stopping)
+        return succeeded;
+    }
+
+    /// <summary>Records a finished item and frees its session. Under the lane's lock.</summary>
+    private void CompleteLocked(Lane lane, LaneWorkItem item, bool succeeded)
+    {
+        lane.RemoveRunning(item);
+        if (succeeded)
+        {
+            lane.Completed++;
+        }
+        else
+        {
+            lane.Failed++;
+        }
+
+        if (item.SessionKey is { } key && !item.Borrowed)
+        {
+            ReleaseSession(lane, key);
+        }
+    }
+
+    private void SignalIfDrained()
+    {
+        if (_stopping && CountRunning() == 0)
         {
             _drained.TrySetResult();
         }
     }
 
-    /// <summary>Takes the next item to run, or null. Called under the lane's lock.</summary>
-    private LaneWorkItem? TakeNext(Lane lane)
+    private int CountRunning()
     {
-        var now = _timeProvider.GetTimestamp();
-        PriorityQueue<LaneWorkItem, long>? bestHeap = null;
+        var running = 0;
+        foreach (var lane in _lanes.Values)
+        {
+            lock (lane.Sync)
+            {
+                running += lane.RunningCount;
+            }
+        }
+
+        return running;
+    }
+
+    /// <summary>Takes the next item to run, or null. Called under the lane's lock.</summary>
+    private LaneWorkItem? TakeNext(Lane lane, long now)
+    {
+        LaneLevel? bestLevel = null;
         LaneWorkItem? best = null;
-        var bestLevel = int.MaxValue;
+        var bestEffectiveLevel = int.MaxValue;
 
         for (var level = 0; level < lane.Ready.Length; level++)
         {
-            var heap = lane.Ready[level];
-            LaneWorkItem? head;
-            while (heap.TryPeek(out head, out _) && !head.IsWaiting)
-            {
-                heap.Dequeue();
-            }
-
+            var head = lane.Ready[level].PeekOldest();
             if (head is null)
             {
                 continue;
             }
 
             var effectiveLevel = EffectiveLevel(level, head, now);
-            if (effectiveLevel < bestLevel || (effectiveLevel == bestLevel && head.Sequence < best!.Sequence))
+            if (effectiveLevel < bestEffectiveLevel || (effectiveLevel == bestEffectiveLevel && head.Sequence < best!.Sequence))
             {
                 best = head;
-                bestHeap = heap;
-                bestLevel = effectiveLevel;
+                bestLevel = lane.Ready[level];
+                bestEffectiveLevel = effectiveLevel;
             }
         }
 
@@ -370,9 +414,9 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             return null;
         }
 
-        bestHeap!.Dequeue();
+        bestLevel!.Take(best);
         lane.Waiting--;
-        lane.Running.Add(best);
+        lane.AddRunning(best);
 
         var waitMs = _timeProvider.GetElapsedTime(best.EnqueuedTimestamp, now).TotalMilliseconds;
         lane.RecordWait(waitMs);
@@ -408,7 +452,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             }
 
             next.InSessionPending = false;
-            lane.Ready[(int)next.Priority].Enqueue(next, next.Sequence);
+            lane.Ready[(int)next.Priority].AddReleased(next);
             return true;
         }
 
@@ -465,9 +509,9 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     private static List<LaneWorkItem> DrainWaiting(Lane lane)
     {
         List<LaneWorkItem> drained = [];
-        foreach (var heap in lane.Ready)
+        foreach (var level in lane.Ready)
         {
-            while (heap.TryDequeue(out var item, out _))
+            foreach (var item in level.DrainAll())
             {
                 if (item.TryMarkRemoved())
                 {

@@ -50,6 +50,9 @@ public sealed class LaneMetrics
         }
     }
 
+    /// <summary>True while a listener collects run times, so the dispatcher reads the clock only then.</summary>
+    internal bool IsRunTimeEnabled => _run.Enabled;
+
     internal void RecordRun(string lane, double milliseconds, bool succeeded)
     {
         if (_run.Enabled)
@@ -57,6 +60,11 @@ public sealed class LaneMetrics
             _run.Record(milliseconds, new KeyValuePair<string, object?>("lane", lane));
         }
 
+        CountFinished(lane, succeeded);
+    }
+
+    internal void CountFinished(string lane, bool succeeded)
+    {
         if (_finished.Enabled)
         {
             _finished.Add(1, new KeyValuePair<string, object?>("lane", lane), new KeyValuePair<string, object?>("outcome", succeeded ? "succeeded" : "failed"));

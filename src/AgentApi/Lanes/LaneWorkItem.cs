@@ -46,6 +46,13 @@ public abstract class LaneWorkItem
 
     internal CancellationTokenRegistration CancellationRegistration { get; set; }
 
+    internal LaneWorkItem? NextRunning { get; set; }
+
+    internal LaneWorkItem? PreviousRunning { get; set; }
+
+    /// <summary>The lane the item runs in now, or null.</summary>
+    internal Lane? IsRunningIn { get; set; }
+
     internal bool IsWaiting => Volatile.Read(ref _state) == StateWaiting;
 
     /// <summary>
