@@ -4,6 +4,9 @@ public sealed partial class LaneDispatcher
 {
     private const int MaxRunningIdsInLog = 5;
 
+    /// <summary>Above this many waiting items the position in the log is not counted, because counting scans them all.</summary>
+    private const int MaxWaitingForPosition = 10_000;
+
     private LaneSnapshot Snapshot(Lane lane)
     {
         lock (lane.Sync)
@@ -86,7 +89,7 @@ public sealed partial class LaneDispatcher
 
         foreach (var lane in _lanes.Values)
         {
-            List<(LaneWorkItem Item, long WaitMs, LaneWaitReason Reason, int Waiting, int Active, int Limit, string Running)> longWaits = [];
+            List<(LaneWorkItem Item, long WaitMs, LaneWaitReason Reason, int Position, int Waiting, int Active, int Limit, string Running)> longWaits = [];
             lock (lane.Sync)
             {
                 foreach (var head in WaitingHeads(lane).ToList())
@@ -99,15 +102,32 @@ public sealed partial class LaneDispatcher
 
                     head.WaitLogged = true;
                     var running = string.Join(", ", lane.RunningItems().Take(MaxRunningIdsInLog).Select(item => item.Id));
-                    longWaits.Add((head, (long)waited.TotalMilliseconds, WaitReasonOf(lane, head), lane.Waiting, lane.RunningCount, lane.Limit, running));
+                    longWaits.Add((head, (long)waited.TotalMilliseconds, WaitReasonOf(lane, head), PositionOf(lane, head), lane.Waiting, lane.RunningCount, lane.Limit, running));
                 }
             }
 
             foreach (var wait in longWaits)
             {
-                LaneLog.LongWait(_logger, wait.Item.Id, wait.WaitMs, lane.Name, wait.Reason, wait.Waiting, wait.Active, wait.Limit,
+                LaneLog.LongWait(_logger, wait.Item.Id, wait.WaitMs, lane.Name, wait.Reason, wait.Position, wait.Waiting, wait.Active, wait.Limit,
                     wait.Running.Length == 0 ? "nothing" : wait.Running);
             }
         }
+    }
+
+    /// <summary>
+    /// The item's place among the waiting items by age, 1 for the oldest, or -1 when too many
+    /// wait to count them. Under the lane's lock.
+    /// </summary>
+    private static int PositionOf(Lane lane, LaneWorkItem item)
+    {
+        if (lane.Waiting > MaxWaitingForPosition)
+        {
+            return -1;
+        }
+
+        var older = lane.Ready.SelectMany(level => level.Items)
+            .Concat(lane.Sessions.Values.SelectMany(session => session.Pending))
+            .Count(other => other.IsWaiting && other.Sequence < item.Sequence);
+        return older + 1;
     }
 }

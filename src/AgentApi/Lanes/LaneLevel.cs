@@ -52,6 +52,9 @@ internal sealed class LaneLevel
         }
     }
 
+    /// <summary>Every item of the level, removed ones included, in no particular order.</summary>
+    public IEnumerable<LaneWorkItem> Items => _arrivals.Concat(_released.UnorderedItems.Select(entry => entry.Element));
+
     /// <summary>Empties the level and returns its items, removed ones included.</summary>
     public IEnumerable<LaneWorkItem> DrainAll()
     {

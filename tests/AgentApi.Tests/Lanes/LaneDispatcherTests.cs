@@ -665,6 +665,7 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         Assert.Equal(LogLevel.Warning, firstLog.Level);
         Assert.Contains("(LaneFull)", firstLog.Message, StringComparison.Ordinal);
         Assert.Contains("taken by: blocker", firstLog.Message, StringComparison.Ordinal);
+        Assert.Contains("at position 1 of 2 waiting", firstLog.Message, StringComparison.Ordinal);
 
         _time.Advance(TimeSpan.FromSeconds(5));
         Assert.Single(LongWaitLogs(), log => log.Message.Contains("Work first ", StringComparison.Ordinal));
@@ -675,7 +676,8 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         _time.Advance(TimeSpan.FromSeconds(1));
         _time.Advance(TimeSpan.FromSeconds(5));
 
-        Assert.Single(LongWaitLogs(), log => log.Message.Contains("Work second has waited", StringComparison.Ordinal));
+        var secondLog = Assert.Single(LongWaitLogs(), log => log.Message.Contains("Work second has waited", StringComparison.Ordinal));
+        Assert.Contains("at position 1 of 1 waiting", secondLog.Message, StringComparison.Ordinal);
         Assert.Single(LongWaitLogs(), log => log.Message.Contains("Work first ", StringComparison.Ordinal));
         Assert.Equal(2, LongWaitLogs().Count);
     }
