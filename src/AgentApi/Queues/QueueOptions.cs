@@ -23,9 +23,10 @@ public sealed class QueueOptions
 
     /// <summary>
     /// How long a job fetched by a process that then died stays invisible before another worker
-    /// may take it. Defaults to 5 minutes; live workers keep extending it while they run.
+    /// may take it. Defaults to 1 minute; live workers keep extending it while they run, and a
+    /// task's job ends as soon as the task is in its lane.
     /// </summary>
-    public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// Routing rules for tasks submitted without <c>priority</c>: the first rule whose glob

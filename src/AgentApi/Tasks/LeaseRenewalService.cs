@@ -4,10 +4,14 @@ using Microsoft.Extensions.Options;
 
 namespace AgentApi.Tasks;
 
-/// <summary>Extends, in one statement, the lease of every unfinished task this instance holds.</summary>
+/// <summary>
+/// Extends, in one statement, the lease of every unfinished task this instance holds, and stops
+/// the attempts here whose tasks were cancelled through another instance.
+/// </summary>
 internal sealed class LeaseRenewalService(
     IDbContextFactory<AgentDbContext> dbFactory,
     InstanceIdentity instance,
+    RunningTaskRegistry runningTasks,
     IOptions<LeaseOptions> options,
     TimeProvider timeProvider,
     ILogger<LeaseRenewalService> logger) : BackgroundService
@@ -31,6 +35,18 @@ internal sealed class LeaseRenewalService(
                     .Where(task => task.LeaseOwner == instance.Id
                         && (task.Status == AgentTaskStatus.Queued || task.Status == AgentTaskStatus.Running))
                     .ExecuteUpdateAsync(setters => setters.SetProperty(task => task.LeaseExpiresAt, expiresAt), stoppingToken);
+
+                // Cancel requests that another instance accepted reach the attempts here.
+                var cancelled = await db.Tasks.AsNoTracking()
+                    .Where(task => task.LeaseOwner == instance.Id
+                        && task.Status == AgentTaskStatus.Running
+                        && task.CancelRequestedAt != null)
+                    .Select(task => task.Id)
+                    .ToListAsync(stoppingToken);
+                foreach (var taskId in cancelled)
+                {
+                    runningTasks.TryCancel(taskId);
+                }
             }
             catch (Exception exception) when (StorageRetry.IsStorageFailure(exception))
             {

@@ -241,6 +241,15 @@ public sealed partial class TaskRunner(
                 return false;
             }
 
+            // A cancel request that was accepted while the model answered wins over the answer.
+            if (status == AgentTaskStatus.Succeeded && task.CancelRequestedAt is not null)
+            {
+                task.LeaseOwner = null;
+                task.LeaseExpiresAt = null;
+                TaskTransitions.Finish(task, events, AgentTaskStatus.Cancelled, now, "cancelled", "The task was cancelled while it was running.");
+                return true;
+            }
+
             if (result is not null)
             {
                 task.ResultText = result.Text;

@@ -152,9 +152,9 @@ public sealed class TaskService(
         if (change.Result != CancelOutcome.AlreadyFinished)
         {
             // Removes a task waiting in a lane here, or stops its running attempt.
-            // TODO: this reaches the task only on this instance. On another instance a waiting
-            // task finds itself cancelled when its slot comes, but a running attempt goes on to
-            // its end. A cross-instance signal (LISTEN/NOTIFY) would stop it.
+            // This reaches the task on this instance. On another instance a waiting task finds
+            // itself cancelled when its slot comes, and a running attempt is stopped by that
+            // instance's next lease renewal (Leases:RenewInterval).
             runningTasks.TryCancel(id);
         }
 

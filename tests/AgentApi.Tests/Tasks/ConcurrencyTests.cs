@@ -13,7 +13,7 @@ public sealed class ConcurrencyTests
         await using var factory = await AgentApiFactory.StartPostgresAsync(new Dictionary<string, string?>
         {
             ["Models:Default:LatencyMs"] = "200",
-            ["Lanes:main:MaxConcurrent"] = "8",
+            ["Lanes:main:MaxConcurrent"] = "20",
         });
         using var client = factory.CreateAuthenticatedClient();
 

@@ -125,6 +125,77 @@ public sealed class RecoveryTests
         Assert.Equal(5, finalEvents!.Count);
     }
 
+    [Fact]
+    public async Task Postgres_CancelThroughOtherInstance_StopsRunningAttempt()
+    {
+        Dictionary<string, string?> settings = new()
+        {
+            ["Models:Default:LatencyMs"] = "60000",
+            ["Leases:RenewInterval"] = "00:00:00.300",
+        };
+        await using var first = await AgentApiFactory.StartPostgresAsync(settings);
+        await using var second = await AgentApiFactory.StartPostgresOnAsync(first.PostgresConnectionString!, settings);
+        using var firstClient = first.CreateAuthenticatedClient();
+        using var secondClient = second.CreateAuthenticatedClient();
+        var id = await first.SubmitAsync(firstClient, new { input = "runs on one instance, cancelled on the other" });
+        await AgentApiFactory.WaitForTaskAsync(firstClient, id, task => task.Status == "running");
+
+        // Whichever instance took the task, the cancel goes through the other one.
+        await using var db = first.CreateDbContext();
+        var owner = await db.Tasks.Where(task => task.Id == id).Select(task => task.LeaseOwner).SingleAsync();
+        var firstInstance = first.Services.GetRequiredService<InstanceIdentity>().Id;
+        var other = owner == firstInstance ? secondClient : firstClient;
+        var response = await other.PostAsync($"/api/tasks/{id}/cancel", null);
+        var task = await AgentApiFactory.WaitForFinishAsync(other, id, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("cancelled", task.Status);
+    }
+
+    [Fact]
+    public async Task Postgres_JobTakenByDeadWorkerBeforeClaim_RunsAfterLeaseLength()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresAsync(new Dictionary<string, string?>
+        {
+            ["Leases:Duration"] = "00:00:03",
+            ["Leases:RenewInterval"] = "00:00:01",
+        });
+
+        // As a worker that fetched the job and died before it claimed the task leaves it:
+        // queued, with a job id, and no lease.
+        await using (var db = factory.CreateDbContext())
+        {
+            db.Tasks.Add(new AgentTask
+            {
+                Id = Guid.CreateVersion7(),
+                Status = AgentTaskStatus.Queued,
+                Agent = "general-purpose",
+                Input = "its job went down with its worker",
+                Queue = "default",
+                Lane = "main",
+                TimeoutSeconds = 600,
+                MaxAttempts = 3,
+                HangfireJobId = "999999",
+                CreatedAt = TimeProvider.System.GetUtcNow().AddMinutes(-1),
+                LastSequence = 1,
+            });
+            await db.SaveChangesAsync();
+        }
+
+        Guid id;
+        await using (var db = factory.CreateDbContext())
+        {
+            id = await db.Tasks.Select(task => task.Id).SingleAsync();
+            db.TaskEvents.Add(new TaskEvent { TaskId = id, Sequence = 1, Type = "queued", Timestamp = TimeProvider.System.GetUtcNow() });
+            await db.SaveChangesAsync();
+        }
+
+        using var client = factory.CreateAuthenticatedClient();
+        var task = await AgentApiFactory.WaitForFinishAsync(client, id, TimeSpan.FromSeconds(20));
+
+        Assert.Equal("succeeded", task.Status);
+    }
+
     private static Task<AgentApiFactory> StartOnSameDatabaseAsync(AgentApiFactory other) =>
         AgentApiFactory.StartPostgresOnAsync(other.PostgresConnectionString!);
 
