@@ -161,6 +161,10 @@ public sealed partial class TaskRunner(
 
         var limits = options.Value;
         var attempt = task.Attempts;
+
+        // Opened here, around every attempt, so the delay generator below sees what the
+        // attempts' HTTP calls captured.
+        var capturedRetryAfter = RetryAfterCapture.Begin();
         var pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
             .AddRetry(new RetryStrategyOptions
             {
@@ -175,9 +179,9 @@ public sealed partial class TaskRunner(
                 // A provider's Retry-After replaces the computed backoff, capped by MaxRetryAfter only.
                 DelayGenerator = arguments =>
                 {
-                    var retryAfter = arguments.Outcome.Exception is { } exception
+                    var retryAfter = (arguments.Outcome.Exception is { } exception
                         ? ModelFailure.From(exception, cancellationToken)?.RetryAfter
-                        : null;
+                        : null) ?? capturedRetryAfter.Take();
                     TimeSpan? delay = retryAfter is { } value ? Min(value, limits.MaxRetryAfter) : null;
                     return ValueTask.FromResult(delay);
                 },
@@ -199,6 +203,7 @@ public sealed partial class TaskRunner(
             }
 
             isFirstAttempt = false;
+            capturedRetryAfter.Take();
             return await agents.RunAsync(task, token);
         }, cancellationToken);
     }

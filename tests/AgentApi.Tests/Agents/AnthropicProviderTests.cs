@@ -196,7 +196,7 @@ public sealed class AnthropicProviderTests
         AssertApiKeyNotLogged(factory);
     }
 
-    [Fact(Skip = "ModelFailure.From passes no Retry-After for AnthropicApiException, because the exception carries no response headers, so an Anthropic Retry-After is ignored.")]
+    [Fact]
     public async Task Task_429WithRetryAfter_WaitsRetryAfter()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);

@@ -21,8 +21,7 @@ public sealed partial record ModelFailure(bool IsTransient, int? StatusCode, Tim
             case ClientResultException clientResult:
                 return FromStatus(clientResult.Status, ReadRetryAfter(clientResult), clientResult.Message);
 
-            // TODO: Anthropic's exceptions carry no response headers, so its Retry-After is not
-            // honoured and the computed backoff is used instead.
+            // Anthropic's exceptions carry no response headers; RetryAfterCapture supplies its Retry-After.
             case AnthropicApiException anthropic:
                 return FromStatus((int)anthropic.StatusCode, retryAfter: null, anthropic.Message);
 

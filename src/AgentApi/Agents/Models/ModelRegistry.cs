@@ -75,9 +75,11 @@ public sealed class ModelRegistry(IConfiguration configuration, TimeProvider tim
             {
                 var model = Require(modelName, options.Model, "Model");
                 var apiKey = Require(modelName, options.ApiKey, "ApiKey");
+                // Anthropic's exceptions carry no headers, so Retry-After is read on the way in.
+                var httpClient = new HttpClient(new RetryAfterCapture.Handler(timeProvider)) { Timeout = Timeout.InfiniteTimeSpan };
                 var client = string.IsNullOrWhiteSpace(options.Endpoint)
-                    ? new AnthropicClient { ApiKey = apiKey, MaxRetries = 0, Timeout = options.RequestTimeout }
-                    : new AnthropicClient { ApiKey = apiKey, MaxRetries = 0, Timeout = options.RequestTimeout, BaseUrl = options.Endpoint };
+                    ? new AnthropicClient { ApiKey = apiKey, MaxRetries = 0, Timeout = options.RequestTimeout, HttpClient = httpClient }
+                    : new AnthropicClient { ApiKey = apiKey, MaxRetries = 0, Timeout = options.RequestTimeout, HttpClient = httpClient, BaseUrl = options.Endpoint };
 
                 return client.AsIChatClient(model);
             }
