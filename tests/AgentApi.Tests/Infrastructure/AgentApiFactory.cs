@@ -21,6 +21,7 @@ public sealed class AgentApiFactory : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
 
     private readonly Action<IServiceCollection>? _configureServices;
+    private bool _ownsDataDirectory;
 
     private AgentApiFactory(Dictionary<string, string?> settings, string? dataDirectory, Action<IServiceCollection>? configureServices)
     {
@@ -62,10 +63,12 @@ public sealed class AgentApiFactory : WebApplicationFactory<Program>
         string? dataDirectory = null,
         Action<IServiceCollection>? configureServices = null)
     {
+        var ownsDirectory = dataDirectory is null;
         dataDirectory ??= Directory.CreateTempSubdirectory("agentapi-test-").FullName;
         var all = DefaultSettings(settings);
         all["Storage:DataDirectory"] = dataDirectory;
-        return Started(new AgentApiFactory(all, dataDirectory, configureServices));
+        var factory = new AgentApiFactory(all, dataDirectory, configureServices) { _ownsDataDirectory = ownsDirectory };
+        return Started(factory);
     }
 
     public string? PostgresConnectionString => _settings.GetValueOrDefault("ConnectionStrings:Postgres");
@@ -132,6 +135,17 @@ public sealed class AgentApiFactory : WebApplicationFactory<Program>
         if (disposing && DataDirectory is not null)
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            if (_ownsDataDirectory)
+            {
+                try
+                {
+                    Directory.Delete(DataDirectory, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // A file still open elsewhere; the folder is under the system's temporary folder.
+                }
+            }
         }
     }
 
