@@ -15,11 +15,16 @@ public static class StorageExtensions
     /// </summary>
     public const int DefaultMaxPoolSize = 50;
 
+    private static readonly string[] MaxPoolSizeKeywords = ["Maximum Pool Size", "MaxPoolSize"];
+
     /// <summary>Sets <c>Maximum Pool Size</c> to <paramref name="size"/> unless the connection string sets it.</summary>
     public static string WithDefaultPoolSize(string connectionString, int size)
     {
+        // NpgsqlConnectionStringBuilder reports every known keyword as present, so the keys as
+        // written are read with the plain builder. The names are Npgsql's spellings of the keyword.
+        var written = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        if (!connectionString.Contains("pool size", StringComparison.OrdinalIgnoreCase))
+        if (!MaxPoolSizeKeywords.Any(written.ContainsKey))
         {
             builder.MaxPoolSize = size;
         }
@@ -140,8 +145,8 @@ public static class StorageExtensions
 
     /// <summary>
     /// Options for the context that runs migrations. EF Core reads the migrations history table
-    /// before it exists on a new database and logs that query as a failed command; here failed
-    /// commands are logged at Debug, because a real failure surfaces as the exception.
+    /// before it exists on a new database and logs that query as a failed command. Failed commands
+    /// are therefore logged at Debug here, and a real failure still surfaces as the exception.
     /// </summary>
     private static DbContextOptions<TContext> MigrationOptions<TContext>(Action<DbContextOptionsBuilder<TContext>> provider)
         where TContext : DbContext
