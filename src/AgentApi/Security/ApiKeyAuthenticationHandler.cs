@@ -23,6 +23,12 @@ public sealed class ApiKeyAuthenticationHandler(
     public const string HeaderName = "X-Api-Key";
     public const string QueryParameterName = "access_token";
 
+    /// <summary>The detail of every 401, from this handler and from the cookie scheme alike.</summary>
+    public const string UnauthorizedDetail = $"Send a valid API key in the '{HeaderName}' header or as 'Authorization: Bearer <key>'.";
+
+    /// <summary>The detail of every 403.</summary>
+    public const string ForbiddenDetail = "The API key does not have the scope this endpoint needs.";
+
     /// <summary>Returns whether the request carries a key in one of the accepted places.</summary>
     public static bool HasKey(HttpRequest request) => ReadKey(request) is not null;
 
@@ -55,7 +61,7 @@ public sealed class ApiKeyAuthenticationHandler(
             {
                 Status = StatusCodes.Status401Unauthorized,
                 Title = "Unauthorized",
-                Detail = $"Send a valid API key in the '{HeaderName}' header or as 'Authorization: Bearer <key>'.",
+                Detail = UnauthorizedDetail,
             },
         });
     }
@@ -70,7 +76,7 @@ public sealed class ApiKeyAuthenticationHandler(
             {
                 Status = StatusCodes.Status403Forbidden,
                 Title = "Forbidden",
-                Detail = "The API key does not have the scope this endpoint needs.",
+                Detail = ForbiddenDetail,
             },
         });
     }

@@ -83,8 +83,8 @@ public static class SecurityExtensions
                 Status = statusCode,
                 Title = statusCode == StatusCodes.Status401Unauthorized ? "Unauthorized" : "Forbidden",
                 Detail = statusCode == StatusCodes.Status401Unauthorized
-                    ? $"Send a valid API key in the '{ApiKeyAuthenticationHandler.HeaderName}' header or as 'Authorization: Bearer <key>'."
-                    : "The API key does not have the scope this endpoint needs.",
+                    ? ApiKeyAuthenticationHandler.UnauthorizedDetail
+                    : ApiKeyAuthenticationHandler.ForbiddenDetail,
             },
         });
     }

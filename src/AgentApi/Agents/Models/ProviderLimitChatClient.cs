@@ -14,7 +14,7 @@ public sealed class ProviderLimitChatClient : DelegatingChatClient
     private readonly RateLimiter? _concurrency;
     private readonly RateLimiter? _perMinute;
 
-    public ProviderLimitChatClient(IChatClient inner, int maxConcurrentRequests, int requestsPerMinute, TimeProvider timeProvider)
+    public ProviderLimitChatClient(IChatClient inner, int maxConcurrentRequests, int requestsPerMinute)
         : base(inner)
     {
         if (maxConcurrentRequests > 0)
@@ -29,9 +29,8 @@ public sealed class ProviderLimitChatClient : DelegatingChatClient
 
         if (requestsPerMinute > 0)
         {
-            // NOTE: System.Threading.RateLimiting replenishes on its own timer, not through the
-            // TimeProvider, so tests of the per-minute limit run in real time.
-            _ = timeProvider;
+            // NOTE: System.Threading.RateLimiting replenishes on its own timer, not through a
+            // TimeProvider, so tests of the per-minute limit would have to run in real time.
             _perMinute = new SlidingWindowRateLimiter(new SlidingWindowRateLimiterOptions
             {
                 PermitLimit = requestsPerMinute,

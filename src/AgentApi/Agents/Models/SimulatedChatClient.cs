@@ -5,7 +5,7 @@ namespace AgentApi.Agents.Models;
 
 /// <summary>
 /// A deterministic local model: after a fixed latency it replies with text derived from the last
-/// user message, and the reply says that it is simulated. It lets the service run end to end with
+/// user message, and the reply states that it is simulated. It lets the service run end to end with
 /// no network and no key.
 /// </summary>
 public sealed class SimulatedChatClient(TimeSpan latency, TimeProvider timeProvider) : IChatClient
