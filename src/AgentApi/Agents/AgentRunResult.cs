@@ -1,4 +1,4 @@
 namespace AgentApi.Agents;
 
-/// <summary>The final answer of an agent run.</summary>
+/// <summary>The final reply of an agent run.</summary>
 public sealed record AgentRunResult(string Text, string? Model, long? InputTokens, long? OutputTokens);

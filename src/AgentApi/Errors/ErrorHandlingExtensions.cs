@@ -24,7 +24,7 @@ public static class ErrorHandlingExtensions
         return services;
     }
 
-    /// <summary>A sentence for responses that would otherwise carry no detail, so that every problem tells the client what to do.</summary>
+    /// <summary>A sentence for responses that would otherwise carry no detail, so that every problem states what the client can do.</summary>
     private static string? DefaultDetail(Microsoft.AspNetCore.Mvc.ProblemDetails problem, HttpContext context) => problem.Status switch
     {
         StatusCodes.Status400BadRequest when problem is HttpValidationProblemDetails => "One or more fields are invalid; 'errors' lists each field with what is allowed.",

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace AgentApi.Health;
 
-/// <summary>Ready when Hangfire's storage answers a query.</summary>
+/// <summary>Ready when a query to Hangfire's storage succeeds.</summary>
 internal sealed class JobStorageHealthCheck(JobStorage storage) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)

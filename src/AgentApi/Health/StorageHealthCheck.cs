@@ -4,7 +4,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace AgentApi.Health;
 
-/// <summary>Ready when AgentApi's own database answers.</summary>
+/// <summary>Ready when AgentApi's own database accepts a connection.</summary>
 internal sealed class StorageHealthCheck(IDbContextFactory<AgentDbContext> dbFactory) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)

@@ -4,9 +4,9 @@ using System.Runtime.InteropServices;
 namespace AgentApi.Lanes;
 
 /// <summary>
-/// Decides when work may start. Each lane runs at most its limit of items at once; inside a lane
-/// higher priority is taken first, equal priority first in first out, and work that has waited an
-/// ageing interval moves up a level. Items with the same session key run one at a time in the
+/// Decides when work may start. Each lane runs at most its limit of items at once. Inside a lane
+/// higher priority is taken first and equal priority first in first out, and work that has waited
+/// an ageing interval moves up a level. Items with the same session key run one at a time in the
 /// order they were scheduled. Lanes never wait for each other, and the dispatcher holds no thread
 /// while work waits.
 /// </summary>
@@ -61,9 +61,10 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     public bool Schedule(LaneWorkItem item) => Schedule(item, holder: null);
 
     /// <summary>
-    /// Puts the item in its lane; when <paramref name="holder"/> runs in the same lane and waits for
-    /// this item, the item runs at once on the holder's slot instead of queueing behind it, so a
-    /// full lane cannot deadlock on its own nested work.
+    /// Puts the item in its lane. When <paramref name="holder"/> runs in the same lane, the item
+    /// runs at once on the holder's slot instead of queueing behind it, so a full lane cannot
+    /// deadlock on nested work that the holder waits for. The caller promises that the holder
+    /// waits; otherwise the lane runs one item over its limit while both run.
     /// </summary>
     public bool Schedule(LaneWorkItem item, LaneWorkItem? holder)
     {
@@ -280,7 +281,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
                 }
 
                 item = lane.Slots > lane.Limit || _stopping ? null : TakeNext(lane, now);
-                // A taken item is counted as running under the lock, so StopAsync never sees
+                // A taken item is counted as running under the lock, so StopAsync cannot read
                 // zero while an item is about to run.
                 if (item is null)
                 {

@@ -2,7 +2,7 @@ namespace AgentApi.Lanes;
 
 /// <summary>
 /// The waiting items of one priority level of a lane, oldest first. New items arrive in sequence
-/// order and go to a plain queue; an item released from its session's queue is older than items
+/// order and go to a plain queue. An item released from its session's queue is older than items
 /// behind it, so it goes to a small heap. The oldest item is the older of the two heads.
 /// </summary>
 internal sealed class LaneLevel

@@ -1,8 +1,8 @@
 namespace AgentApi.Lanes;
 
 /// <summary>
-/// A piece of work that waits in a lane and runs when the lane gives it a slot. Subclasses say
-/// what the work is; the dispatcher decides when it starts.
+/// A piece of work that waits in a lane and runs when the lane gives it a slot. Subclasses define
+/// the work, and the dispatcher decides when it starts.
 /// </summary>
 public abstract class LaneWorkItem
 {
@@ -27,7 +27,7 @@ public abstract class LaneWorkItem
 
     public LanePriority Priority { get; }
 
-    /// <summary>Cancels the item: while it waits, it leaves the lane; while it runs, the work sees it.</summary>
+    /// <summary>Cancels the item: while it waits, it leaves the lane; while it runs, the work receives it.</summary>
     public CancellationToken CancellationToken { get; }
 
     /// <summary>A short id for logs, such as the task id.</summary>

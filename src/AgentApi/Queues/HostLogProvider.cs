@@ -6,7 +6,7 @@ namespace AgentApi.Queues;
 /// <summary>
 /// Hangfire's log provider is process-wide, but each host has its own logger factory. When more
 /// than one host runs in a process (integration tests) and the host that set the provider stops,
-/// Hangfire would fail to create loggers; this provider then returns a logger that drops messages.
+/// Hangfire would fail to create loggers. This provider then returns a logger that drops messages.
 /// </summary>
 internal sealed class HostLogProvider(ILoggerFactory loggerFactory) : ILogProvider
 {

@@ -23,7 +23,7 @@ public sealed class QueueOptions
 
     /// <summary>
     /// How long a job fetched by a process that then died stays invisible before another worker
-    /// may take it. Defaults to 1 minute; live workers keep extending it while they run, and a
+    /// may take it. Defaults to 1 minute. Live workers keep extending it while they run, and a
     /// task's job ends as soon as the task is in its lane.
     /// </summary>
     public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(1);

@@ -52,7 +52,7 @@ public sealed class AgentTask
 
     public string? HangfireJobId { get; set; }
 
-    /// <summary>The service instance that holds the task: it waits in that instance's lane or runs there.</summary>
+    /// <summary>The service instance that owns the task, which waits in that instance's lane or runs there.</summary>
     public string? LeaseOwner { get; set; }
 
     /// <summary>

@@ -5,7 +5,7 @@ namespace AgentApi.Tasks;
 
 /// <summary>
 /// The Hangfire job of one task. It carries only the task id and ends as soon as the task is in
-/// its lane on this instance; the task row, not the job, tracks the task from there.
+/// its lane on this instance. From there the task row, not the job, tracks the task.
 /// </summary>
 public sealed class RunTaskJob(TaskDispatch dispatch)
 {

@@ -65,9 +65,9 @@ internal sealed class TaskRecoveryService(
             }
             else
             {
-                // A queued task that nobody has claimed for a lease's length had its job taken by
-                // a worker that died before the claim; Hangfire would hand that job out again
-                // only after its invisibility timeout.
+                // A queued task that no instance has claimed for a lease's length had its job
+                // taken by a worker that died before the claim. Hangfire would hand that job out
+                // again only after its invisibility timeout.
                 var unclaimedCutoff = now - options.Value.Duration;
                 lost = await unfinished.AsNoTracking()
                     .Where(task => (task.LeaseExpiresAt != null && task.LeaseExpiresAt < now)

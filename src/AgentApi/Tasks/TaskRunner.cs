@@ -162,7 +162,7 @@ public sealed partial class TaskRunner(
         var limits = options.Value;
         var attempt = task.Attempts;
 
-        // Opened here, around every attempt, so the delay generator below sees what the
+        // Opened here, around every attempt, so the delay generator below can read what the
         // attempts' HTTP calls captured.
         var capturedRetryAfter = RetryAfterCapture.Begin();
         var pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
@@ -246,7 +246,7 @@ public sealed partial class TaskRunner(
                 return false;
             }
 
-            // A cancel request that was accepted while the model answered wins over the answer.
+            // A cancel request accepted while the model call ran wins over the model's reply.
             if (status == AgentTaskStatus.Succeeded && task.CancelRequestedAt is not null)
             {
                 task.LeaseOwner = null;

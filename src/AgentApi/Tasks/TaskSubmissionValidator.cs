@@ -175,8 +175,8 @@ public sealed class TaskSubmissionValidator(AgentCatalog agents, LaneCatalog lan
     /// <summary>Shortens a rejected value and escapes control characters so the message stays readable.</summary>
     private static string Quote(string value)
     {
-        var shown = value.Length > 64 ? value[..64] + "…" : value;
-        return string.Concat(shown.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+        var truncated = value.Length > 64 ? value[..64] + "…" : value;
+        return string.Concat(truncated.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
     }
 
     private static void Add(Dictionary<string, List<string>> errors, string field, string message)

@@ -12,7 +12,7 @@ namespace AgentApi.Tests.Infrastructure;
 /// <summary>
 /// Hosts the real service in memory over a real database: a fresh PostgreSQL database, or the
 /// embedded SQLite default in a temporary folder. Settings are passed as host settings so that
-/// the composition root sees them when it chooses its storage.
+/// the composition root can read them when it chooses its storage.
 /// </summary>
 public sealed class AgentApiFactory : WebApplicationFactory<Program>
 {
@@ -93,7 +93,7 @@ public sealed class AgentApiFactory : WebApplicationFactory<Program>
         return task!.Id;
     }
 
-    /// <summary>Polls the task until <paramref name="predicate"/> holds or the timeout passes.</summary>
+    /// <summary>Polls the task until <paramref name="predicate"/> is true or the timeout passes.</summary>
     public static async Task<TaskDto> WaitForTaskAsync(HttpClient client, Guid id, Func<TaskDto, bool> predicate, TimeSpan? timeout = null)
     {
         var deadline = TimeProvider.System.GetUtcNow() + (timeout ?? TestTimeouts.Task);

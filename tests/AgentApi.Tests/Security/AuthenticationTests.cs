@@ -112,7 +112,7 @@ public sealed partial class AuthenticationTests(PostgresAppFixture fixture) : IC
         Assert.Equal(HttpStatusCode.OK, api.StatusCode);
         var hangfireHtml = await hangfire.Content.ReadAsStringAsync();
         Assert.Contains("AgentApi jobs", hangfireHtml, StringComparison.Ordinal);
-        // Hangfire shows the storage's host and database in its footer unless told not to.
+        // Hangfire shows the storage's host and database in its footer unless configured not to.
         var databaseName = new Npgsql.NpgsqlConnectionStringBuilder(Factory.PostgresConnectionString).Database!;
         Assert.DoesNotContain(databaseName, hangfireHtml, StringComparison.Ordinal);
     }

@@ -90,7 +90,7 @@ public sealed class RecoveryTests
             slow.Services.GetRequiredService<IBackgroundJobClient>().Enqueue<BlockingJob>(job => job.Run(gate));
             await BlockingJob.WaitUntilRunningAsync(gate);
 
-            // As a killed instance leaves it: its lease has run out and nobody renews it.
+            // As a killed instance leaves it: its lease has run out and no instance renews it.
             await using (var connection = new Npgsql.NpgsqlConnection(slow.PostgresConnectionString))
             {
                 await connection.OpenAsync();
