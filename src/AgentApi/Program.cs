@@ -45,7 +45,7 @@ var storage = builder.AddStorage();
 builder.Services.AddErrorHandling(builder.Configuration);
 builder.Services.AddSecurity(builder.Configuration);
 builder.Services.AddLanes(builder.Configuration);
-builder.Services.AddAgents();
+builder.Services.AddAgents(builder.Configuration);
 
 // Before the queues: hosted services stop in reverse order, so the Hangfire server stops handing
 // out tasks before the lanes drain.
@@ -77,6 +77,7 @@ app.UseOpenApiDocument();
 app.MapHealth();
 app.MapTasks();
 app.MapLanes();
+app.MapAgents();
 app.MapQueues();
 app.MapRazorPages();
 

@@ -1,0 +1,29 @@
+namespace AgentApi.Agents;
+
+/// <summary>
+/// Session keys: <c>agent:&lt;agent&gt;:main</c> for an agent's main conversation, and
+/// <c>agent:&lt;agent&gt;:subagent:&lt;uuid&gt;</c> for one subagent run.
+/// </summary>
+public static class SessionKeys
+{
+    private const string SubagentMarker = ":subagent:";
+
+    public static string MainOf(string agent) => $"agent:{agent}:main";
+
+    public static string NewSubagent(string agent, Guid id) => $"agent:{agent}:subagent:{id:D}";
+
+    public static bool IsSubagent(string? sessionKey) =>
+        sessionKey is not null && sessionKey.Contains(SubagentMarker, StringComparison.Ordinal);
+
+    /// <summary>The agent named by a key of the form <c>agent:&lt;agent&gt;:…</c>, or null for other keys.</summary>
+    public static string? AgentOf(string sessionKey)
+    {
+        if (!sessionKey.StartsWith("agent:", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var end = sessionKey.IndexOf(':', "agent:".Length);
+        return end < 0 ? null : sessionKey["agent:".Length..end];
+    }
+}
