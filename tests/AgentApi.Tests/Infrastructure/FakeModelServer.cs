@@ -15,43 +15,40 @@ using Microsoft.Extensions.Logging;
 
 namespace AgentApi.Tests.Infrastructure;
 
-/// <summary>One model request as the fake model server received it: OpenAI chat completions or Anthropic messages.</summary>
-/// <param name="Model">The request's <c>model</c>.</param>
-/// <param name="Stream">The request's <c>stream</c>, false when absent.</param>
-/// <param name="Authorization">
-/// The Authorization header value. On <c>/v1/messages</c> without that header it is the
-/// <c>x-api-key</c> header value, which some Anthropic clients send in its place. Null when both are absent.
-/// </param>
-/// <param name="LastUserMessage">The text of the last message with role <c>user</c>, empty when there is none.</param>
-/// <param name="Body">The raw request body.</param>
-public sealed record RecordedRequest(string Model, bool Stream, string? Authorization, string LastUserMessage, string Body)
-{
-    /// <summary>The request path: <c>/v1/chat/completions</c> or <c>/v1/messages</c>.</summary>
-    public string Path { get; init; } = "";
-}
-
 /// <summary>
 /// In-process fake of the OpenAI chat completions API (<c>POST /v1/chat/completions</c>) and of
 /// Anthropic's Messages API (<c>POST /v1/messages</c>, non-streaming only) over real HTTP on 127.0.0.1.
-/// Each request to either endpoint consumes the next scripted behaviour from one shared FIFO queue.
-/// When none is queued, the server replies with <c>"echo: "</c> followed by the last user message.
 /// </summary>
 /// <remarks>
-/// Token counts in <c>usage</c> are whitespace-separated word counts (see
-/// <see cref="CountTokens"/>), not the output of a real tokenizer.
+/// <para>
+/// The server records each request, then picks its reply in this order: the first rule added with
+/// <see cref="AddRule(Func{RecordedRequest, bool}, FakeReply, int?)"/> or a <c>When…</c> method that
+/// matches and is not exhausted, then the responder set with <see cref="SetResponder"/> unless it returns
+/// null, then the next reply of the FIFO queue shared by both endpoints, and otherwise <c>"echo: "</c>
+/// followed by the last user message. Rules and the responder never consume the queue.
+/// </para>
+/// <para>
+/// Token counts in <c>usage</c> are whitespace-separated word counts (see <see cref="CountTokens"/>),
+/// not the output of a real tokenizer, unless the reply sets a <see cref="FakeUsage"/>.
+/// </para>
 /// </remarks>
-public sealed class FakeModelServer : IAsyncDisposable
+public sealed partial class FakeModelServer : IAsyncDisposable
 {
     private readonly WebApplication app;
-    private readonly ConcurrentQueue<Behaviour> behaviours = new();
+    private readonly ConcurrentQueue<FakeReply> replies = new();
+    private readonly List<FakeRule> rules = [];
+    private readonly Lock rulesLock = new();
     private readonly List<RecordedRequest> requests = [];
+    private readonly List<RequestWaiter> requestWaiters = [];
     private readonly Lock requestsLock = new();
 
     // Cancelled on dispose, so that hanging or delayed requests end and Kestrel can stop.
     private readonly CancellationTokenSource stopping = new();
+    private volatile Func<RecordedRequest, FakeReply?>? responder;
     private int activeRequests;
     private int maxConcurrentRequests;
     private int completionCount;
+    private int toolCallCount;
 
     private FakeModelServer(WebApplication app)
     {
@@ -81,7 +78,7 @@ public sealed class FakeModelServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Number of model requests, on either endpoint, in progress now.</summary>
+    /// <summary>Number of model requests, on either endpoint, in progress now, including those in a reply's delay.</summary>
     public int ActiveRequests => Volatile.Read(ref activeRequests);
 
     /// <summary>Peak of <see cref="ActiveRequests"/> since the server started.</summary>
@@ -117,22 +114,155 @@ public sealed class FakeModelServer : IAsyncDisposable
     public static int CountTokens(string text) =>
         text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
 
+    /// <summary>Queues a reply for the next request that neither a rule nor the responder replies to.</summary>
+    public void Enqueue(FakeReply reply)
+    {
+        ArgumentNullException.ThrowIfNull(reply);
+        replies.Enqueue(reply);
+    }
+
     /// <summary>Queues a reply with the given assistant text.</summary>
-    public void EnqueueReply(string text) => behaviours.Enqueue(new Behaviour.Reply(text, TimeSpan.Zero));
+    public void EnqueueReply(string text) => Enqueue(FakeReply.Text(text));
 
     /// <summary>Queues a reply that is sent after <paramref name="delay"/>, unless the client aborts first.</summary>
-    public void EnqueueDelayedReply(string text, TimeSpan delay) => behaviours.Enqueue(new Behaviour.Reply(text, delay));
+    public void EnqueueDelayedReply(string text, TimeSpan delay) => Enqueue(FakeReply.Text(text, delay));
 
     /// <summary>
     /// Queues an error response with the given status code, in the error format of the endpoint
     /// that consumes it. When <paramref name="retryAfter"/> is given, the response carries a
     /// Retry-After header in whole seconds, rounded up.
     /// </summary>
-    public void EnqueueError(int statusCode, TimeSpan? retryAfter = null) =>
-        behaviours.Enqueue(new Behaviour.Error(statusCode, retryAfter));
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="statusCode"/> is outside 400 to 599.</exception>
+    public void EnqueueError(int statusCode, TimeSpan? retryAfter = null) => Enqueue(FakeReply.Error(statusCode, retryAfter));
 
     /// <summary>Queues a request that never gets a response, until the client aborts it or the server is disposed.</summary>
-    public void EnqueueHang() => behaviours.Enqueue(new Behaviour.Hang());
+    public void EnqueueHang() => Enqueue(FakeReply.Hang());
+
+    /// <summary>
+    /// Adds a rule that sends <paramref name="reply"/> to each request that <paramref name="match"/> accepts,
+    /// at most <paramref name="times"/> times, or without limit when it is null. Rules are tried in the
+    /// order they were added, and the first that matches and is not exhausted wins.
+    /// </summary>
+    /// <remarks>
+    /// The predicate runs on a server thread under the rules lock, so it must be fast and must not call
+    /// this server. When it throws, the request gets a 500 error whose message contains the exception.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="times"/> is less than 1.</exception>
+    public FakeRule AddRule(Func<RecordedRequest, bool> match, FakeReply reply, int? times = null)
+    {
+        ArgumentNullException.ThrowIfNull(reply);
+        return AddRule(match, _ => reply, times);
+    }
+
+    /// <summary>
+    /// Adds a rule like <see cref="AddRule(Func{RecordedRequest, bool}, FakeReply, int?)"/> whose reply is
+    /// built from the matched request, for example to quote a tool result back.
+    /// </summary>
+    public FakeRule AddRule(Func<RecordedRequest, bool> match, Func<RecordedRequest, FakeReply> reply, int? times = null)
+    {
+        var rule = new FakeRule(match, reply, times);
+        lock (rulesLock)
+        {
+            rules.Add(rule);
+        }
+
+        return rule;
+    }
+
+    /// <summary>Adds a rule for requests whose <see cref="RecordedRequest.LastUserMessage"/> contains <paramref name="text"/>, compared ordinally.</summary>
+    public FakeRule WhenLastUserMessageContains(string text, FakeReply reply, int? times = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return AddRule(request => request.LastUserMessage.Contains(text, StringComparison.Ordinal), reply, times);
+    }
+
+    /// <summary>Adds a rule for requests whose <see cref="RecordedRequest.SystemMessage"/> contains <paramref name="text"/>, compared ordinally.</summary>
+    public FakeRule WhenSystemMessageContains(string text, FakeReply reply, int? times = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return AddRule(request => request.SystemMessage.Contains(text, StringComparison.Ordinal), reply, times);
+    }
+
+    /// <summary>Adds a rule for requests that offer a tool named <paramref name="toolName"/>.</summary>
+    public FakeRule WhenToolOffered(string toolName, FakeReply reply, int? times = null)
+    {
+        ArgumentNullException.ThrowIfNull(toolName);
+        return AddRule(request => request.ToolNames.Contains(toolName, StringComparer.Ordinal), reply, times);
+    }
+
+    /// <summary>
+    /// Adds a rule for requests whose last message has role <c>tool</c>, that is requests sending tool results
+    /// back. On <c>/v1/messages</c> that is a last user message with <c>tool_result</c> blocks and no text.
+    /// </summary>
+    public FakeRule WhenLastMessageIsToolResult(FakeReply reply, int? times = null) =>
+        AddRule(request => request.Messages.Count > 0 && request.Messages[^1].Role == "tool", reply, times);
+
+    /// <summary>Removes a rule, so that it matches no further requests. Returns false when it was not added to this server.</summary>
+    public bool RemoveRule(FakeRule rule)
+    {
+        lock (rulesLock)
+        {
+            return rules.Remove(rule);
+        }
+    }
+
+    /// <summary>Removes all rules.</summary>
+    public void ClearRules()
+    {
+        lock (rulesLock)
+        {
+            rules.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Sets the function that picks a reply for each request that no rule matches. It returns null to
+    /// leave the request to the FIFO queue. Null removes the responder.
+    /// </summary>
+    /// <remarks>
+    /// It runs on server threads, concurrently when requests overlap. When it throws, the request gets
+    /// a 500 error whose message contains the exception.
+    /// </remarks>
+    public void SetResponder(Func<RecordedRequest, FakeReply?>? responder) => this.responder = responder;
+
+    /// <summary>
+    /// Waits until the server has received at least <paramref name="count"/> requests, and returns a
+    /// snapshot of them. A request counts once it is recorded, which is before its reply is sent.
+    /// </summary>
+    /// <exception cref="TimeoutException">Fewer requests arrived within <paramref name="timeout"/>.</exception>
+    public async Task<IReadOnlyList<RecordedRequest>> WaitForRequestsAsync(
+        int count, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        RequestWaiter waiter;
+        lock (requestsLock)
+        {
+            if (requests.Count >= count)
+            {
+                return requests.ToArray();
+            }
+
+            waiter = new RequestWaiter(count);
+            requestWaiters.Add(waiter);
+        }
+
+        try
+        {
+            return await waiter.Completion.Task.WaitAsync(timeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException(
+                $"The fake model server received {Requests.Count} of {count} expected requests within {timeout.TotalSeconds} s.");
+        }
+        finally
+        {
+            lock (requestsLock)
+            {
+                requestWaiters.Remove(waiter);
+            }
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -166,135 +296,88 @@ public sealed class FakeModelServer : IAsyncDisposable
         }
     }
 
-    private async Task HandleAsync(HttpContext context, CancellationToken ct)
+    private static async Task<string> ReadBodyAsync(HttpContext context, CancellationToken ct)
     {
-        string body;
-        using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8))
-        {
-            body = await reader.ReadToEndAsync(ct);
-        }
-
-        ChatRequest request;
-        try
-        {
-            request = ChatRequest.Parse(body);
-        }
-        catch (Exception exception) when (exception is JsonException or InvalidOperationException or KeyNotFoundException)
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, $"Invalid chat completions request: {exception.Message}", ct);
-            return;
-        }
-
-        Record(new RecordedRequest(
-            request.Model,
-            request.Stream,
-            context.Request.Headers.Authorization.FirstOrDefault(),
-            request.LastUserMessage,
-            body) { Path = context.Request.Path });
-
-        var behaviour = NextBehaviour(request.LastUserMessage);
-
-        switch (behaviour)
-        {
-            case Behaviour.Reply reply:
-                if (reply.Delay > TimeSpan.Zero)
-                {
-                    await Task.Delay(reply.Delay, ct);
-                }
-
-                if (request.Stream)
-                {
-                    await WriteStreamingCompletionAsync(context, request, reply.Text, ct);
-                }
-                else
-                {
-                    await WriteCompletionAsync(context, request, reply.Text, ct);
-                }
-
-                break;
-
-            case Behaviour.Error error:
-                SetRetryAfter(context, error.RetryAfter);
-                await WriteErrorAsync(context, error.StatusCode, $"Scripted error with status code {error.StatusCode}.", ct);
-                break;
-
-            case Behaviour.Hang:
-                await Task.Delay(Timeout.Infinite, ct);
-                break;
-        }
-    }
-
-    /// <summary>
-    /// Handles <c>POST /v1/messages</c> in Anthropic's wire format. A request with <c>stream: true</c>
-    /// is recorded and rejected with 400, and it consumes no scripted behaviour.
-    /// </summary>
-    private async Task HandleAnthropicAsync(HttpContext context, CancellationToken ct)
-    {
-        string body;
-        using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8))
-        {
-            body = await reader.ReadToEndAsync(ct);
-        }
-
-        MessagesRequest request;
-        try
-        {
-            request = MessagesRequest.Parse(body);
-        }
-        catch (Exception exception) when (exception is JsonException or InvalidOperationException or KeyNotFoundException)
-        {
-            await WriteAnthropicErrorAsync(context, StatusCodes.Status400BadRequest, $"Invalid messages request: {exception.Message}", ct);
-            return;
-        }
-
-        var authorization = context.Request.Headers.Authorization.FirstOrDefault()
-            ?? context.Request.Headers["x-api-key"].FirstOrDefault();
-        Record(new RecordedRequest(request.Model, request.Stream, authorization, request.LastUserMessage, body)
-        {
-            Path = context.Request.Path,
-        });
-
-        if (request.Stream)
-        {
-            await WriteAnthropicErrorAsync(context, StatusCodes.Status400BadRequest,
-                "The fake model server does not support streaming on /v1/messages; send \"stream\": false.", ct);
-            return;
-        }
-
-        switch (NextBehaviour(request.LastUserMessage))
-        {
-            case Behaviour.Reply reply:
-                if (reply.Delay > TimeSpan.Zero)
-                {
-                    await Task.Delay(reply.Delay, ct);
-                }
-
-                await WriteMessageAsync(context, request, reply.Text, ct);
-                break;
-
-            case Behaviour.Error error:
-                SetRetryAfter(context, error.RetryAfter);
-                await WriteAnthropicErrorAsync(context, error.StatusCode, $"Scripted error with status code {error.StatusCode}.", ct);
-                break;
-
-            case Behaviour.Hang:
-                await Task.Delay(Timeout.Infinite, ct);
-                break;
-        }
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        return await reader.ReadToEndAsync(ct);
     }
 
     private void Record(RecordedRequest request)
     {
+        List<RequestWaiter> satisfied = [];
+        RecordedRequest[] snapshot = [];
         lock (requestsLock)
         {
             requests.Add(request);
+            satisfied.AddRange(requestWaiters.Where(waiter => waiter.Count <= requests.Count));
+            if (satisfied.Count > 0)
+            {
+                snapshot = requests.ToArray();
+            }
+        }
+
+        // Completed outside the lock. The sources run continuations asynchronously, so no waiter runs on this thread.
+        foreach (var waiter in satisfied)
+        {
+            waiter.Completion.TrySetResult(snapshot);
         }
     }
 
-    private Behaviour NextBehaviour(string lastUserMessage) =>
-        behaviours.TryDequeue(out var next)
-            ? next
-            : new Behaviour.Reply("echo: " + lastUserMessage, TimeSpan.Zero);
+    /// <summary>
+    /// Picks the reply for a recorded request: rules, then the responder, then the queue, then the echo.
+    /// Returns null and sets <paramref name="failure"/> when a rule or the responder throws.
+    /// </summary>
+    private FakeReply? ChooseReply(RecordedRequest request, out string failure)
+    {
+        failure = "";
+        try
+        {
+            FakeRule? matched = null;
+            lock (rulesLock)
+            {
+                foreach (var rule in rules)
+                {
+                    if (rule.TryClaim(request))
+                    {
+                        matched = rule;
+                        break;
+                    }
+                }
+            }
+
+            if (matched is not null)
+            {
+                return matched.CreateReply(request);
+            }
+
+            if (responder?.Invoke(request) is { } response)
+            {
+                return response;
+            }
+        }
+        catch (Exception exception)
+        {
+            failure = $"A fake model server rule or responder threw {exception.GetType().Name}: {exception.Message}";
+            return null;
+        }
+
+        return replies.TryDequeue(out var next) ? next : FakeReply.Text("echo: " + request.LastUserMessage);
+    }
+
+    /// <summary>Gives each call its scripted id or the next generated <c>call_N</c>.</summary>
+    private List<RecordedToolCall> AssignCallIds(IReadOnlyList<FakeToolCall> calls) =>
+        calls.Select(call => new RecordedToolCall(
+            call.Id ?? "call_" + Interlocked.Increment(ref toolCallCount).ToString(CultureInfo.InvariantCulture),
+            call.Name,
+            call.Arguments)).ToList();
+
+    private static FakeUsage ResolveUsage(FakeReply reply, RecordedRequest request) => reply switch
+    {
+        FakeReply.TextReply text => text.Usage ?? new FakeUsage(request.PromptTokens, CountTokens(text.Content)),
+        FakeReply.ToolCallsReply toolCalls => toolCalls.Usage
+            ?? new FakeUsage(request.PromptTokens, toolCalls.Calls.Sum(call => CountTokens(call.Arguments))),
+        _ => new FakeUsage(request.PromptTokens, 0),
+    };
 
     private static void SetRetryAfter(HttpContext context, TimeSpan? retryAfter)
     {
@@ -303,231 +386,6 @@ public sealed class FakeModelServer : IAsyncDisposable
             var seconds = (long)Math.Ceiling(value.TotalSeconds);
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         }
-    }
-
-    /// <summary>Writes a non-streaming Anthropic message with one text block and stop reason <c>end_turn</c>.</summary>
-    private async Task WriteMessageAsync(HttpContext context, MessagesRequest request, string text, CancellationToken ct)
-    {
-        var json = WriteJson(writer =>
-        {
-            writer.WriteString("id", "msg_fake_" + Interlocked.Increment(ref completionCount).ToString(CultureInfo.InvariantCulture));
-            writer.WriteString("type", "message");
-            writer.WriteString("role", "assistant");
-            writer.WriteString("model", request.Model);
-            writer.WriteStartArray("content");
-            writer.WriteStartObject();
-            writer.WriteString("type", "text");
-            writer.WriteString("text", text);
-            writer.WriteEndObject();
-            writer.WriteEndArray();
-            writer.WriteString("stop_reason", "end_turn");
-            writer.WriteNull("stop_sequence");
-            writer.WriteStartObject("usage");
-            writer.WriteNumber("input_tokens", request.PromptTokens);
-            writer.WriteNumber("output_tokens", CountTokens(text));
-            writer.WriteEndObject();
-        });
-
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(json, ct);
-    }
-
-    /// <summary>
-    /// Writes an error in Anthropic's format, with the error type that docs.claude.com/en/api/errors
-    /// lists for the status code. Other 4xx codes get <c>invalid_request_error</c>, as that page allows.
-    /// </summary>
-    private static async Task WriteAnthropicErrorAsync(HttpContext context, int statusCode, string message, CancellationToken ct)
-    {
-        var type = statusCode switch
-        {
-            StatusCodes.Status401Unauthorized => "authentication_error",
-            StatusCodes.Status403Forbidden => "permission_error",
-            StatusCodes.Status404NotFound => "not_found_error",
-            StatusCodes.Status413PayloadTooLarge => "request_too_large",
-            StatusCodes.Status429TooManyRequests => "rate_limit_error",
-            529 => "overloaded_error",
-            >= 500 => "api_error",
-            _ => "invalid_request_error",
-        };
-
-        var json = WriteJson(writer =>
-        {
-            writer.WriteString("type", "error");
-            writer.WriteStartObject("error");
-            writer.WriteString("type", type);
-            writer.WriteString("message", message);
-            writer.WriteEndObject();
-        });
-
-        context.Response.StatusCode = statusCode;
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(json, ct);
-    }
-
-    private async Task WriteCompletionAsync(HttpContext context, ChatRequest request, string text, CancellationToken ct)
-    {
-        var completionTokens = CountTokens(text);
-        var json = WriteJson(writer =>
-        {
-            WriteCompletionHeader(writer, request.Model);
-            writer.WriteStartArray("choices");
-            writer.WriteStartObject();
-            writer.WriteNumber("index", 0);
-            writer.WriteStartObject("message");
-            writer.WriteString("role", "assistant");
-            writer.WriteString("content", text);
-            writer.WriteNull("refusal");
-            writer.WriteEndObject();
-            writer.WriteNull("logprobs");
-            writer.WriteString("finish_reason", "stop");
-            writer.WriteEndObject();
-            writer.WriteEndArray();
-            WriteUsage(writer, request.PromptTokens, completionTokens);
-        });
-
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(json, ct);
-    }
-
-    /// <summary>
-    /// Writes the text as server-sent events in the OpenAI chunk format: a role chunk,
-    /// one content chunk per word (with its trailing whitespace), a chunk with the finish
-    /// reason, a usage chunk when <c>stream_options.include_usage</c> is true, then <c>[DONE]</c>.
-    /// </summary>
-    private async Task WriteStreamingCompletionAsync(HttpContext context, ChatRequest request, string text, CancellationToken ct)
-    {
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = "text/event-stream";
-        context.Response.Headers.CacheControl = "no-cache";
-
-        var id = NextCompletionId();
-        var created = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
-        var includeUsage = request.IncludeUsage;
-
-        await WriteEventAsync(context, WriteChunk(id, created, request.Model, includeUsage, delta =>
-        {
-            delta.WriteString("role", "assistant");
-            delta.WriteString("content", "");
-        }, finishReason: null), ct);
-
-        foreach (var piece in SplitIntoChunks(text))
-        {
-            await WriteEventAsync(context, WriteChunk(id, created, request.Model, includeUsage, delta =>
-                delta.WriteString("content", piece), finishReason: null), ct);
-        }
-
-        await WriteEventAsync(context, WriteChunk(id, created, request.Model, includeUsage, _ => { }, finishReason: "stop"), ct);
-
-        if (includeUsage)
-        {
-            var usageChunk = WriteJson(writer =>
-            {
-                WriteChunkHeader(writer, id, created, request.Model);
-                writer.WriteStartArray("choices");
-                writer.WriteEndArray();
-                WriteUsage(writer, request.PromptTokens, CountTokens(text));
-            });
-            await WriteEventAsync(context, usageChunk, ct);
-        }
-
-        await context.Response.WriteAsync("data: [DONE]\n\n", ct);
-        await context.Response.Body.FlushAsync(ct);
-    }
-
-    private static byte[] WriteChunk(
-        string id, long created, string model, bool includeUsage, Action<Utf8JsonWriter> writeDelta, string? finishReason)
-    {
-        return WriteJson(writer =>
-        {
-            WriteChunkHeader(writer, id, created, model);
-            writer.WriteStartArray("choices");
-            writer.WriteStartObject();
-            writer.WriteNumber("index", 0);
-            writer.WriteStartObject("delta");
-            writeDelta(writer);
-            writer.WriteEndObject();
-            writer.WriteNull("logprobs");
-            if (finishReason is null)
-            {
-                writer.WriteNull("finish_reason");
-            }
-            else
-            {
-                writer.WriteString("finish_reason", finishReason);
-            }
-
-            writer.WriteEndObject();
-            writer.WriteEndArray();
-
-            // With include_usage, OpenAI sends "usage": null on every chunk but the last.
-            if (includeUsage)
-            {
-                writer.WriteNull("usage");
-            }
-        });
-    }
-
-    private static void WriteChunkHeader(Utf8JsonWriter writer, string id, long created, string model)
-    {
-        writer.WriteString("id", id);
-        writer.WriteString("object", "chat.completion.chunk");
-        writer.WriteNumber("created", created);
-        writer.WriteString("model", model);
-        writer.WriteNull("system_fingerprint");
-    }
-
-    private void WriteCompletionHeader(Utf8JsonWriter writer, string model)
-    {
-        writer.WriteString("id", NextCompletionId());
-        writer.WriteString("object", "chat.completion");
-        writer.WriteNumber("created", TimeProvider.System.GetUtcNow().ToUnixTimeSeconds());
-        writer.WriteString("model", model);
-        writer.WriteNull("system_fingerprint");
-    }
-
-    private static void WriteUsage(Utf8JsonWriter writer, int promptTokens, int completionTokens)
-    {
-        writer.WriteStartObject("usage");
-        writer.WriteNumber("prompt_tokens", promptTokens);
-        writer.WriteNumber("completion_tokens", completionTokens);
-        writer.WriteNumber("total_tokens", promptTokens + completionTokens);
-        writer.WriteEndObject();
-    }
-
-    private static async Task WriteEventAsync(HttpContext context, byte[] json, CancellationToken ct)
-    {
-        await context.Response.WriteAsync("data: ", ct);
-        await context.Response.Body.WriteAsync(json, ct);
-        await context.Response.WriteAsync("\n\n", ct);
-        await context.Response.Body.FlushAsync(ct);
-    }
-
-    private static async Task WriteErrorAsync(HttpContext context, int statusCode, string message, CancellationToken ct)
-    {
-        var (type, code) = statusCode switch
-        {
-            StatusCodes.Status401Unauthorized => ("invalid_request_error", "invalid_api_key"),
-            StatusCodes.Status404NotFound => ("invalid_request_error", "model_not_found"),
-            StatusCodes.Status429TooManyRequests => ("requests", "rate_limit_exceeded"),
-            >= 500 => ("server_error", "server_error"),
-            _ => ("invalid_request_error", "invalid_request"),
-        };
-
-        var json = WriteJson(writer =>
-        {
-            writer.WriteStartObject("error");
-            writer.WriteString("message", message);
-            writer.WriteString("type", type);
-            writer.WriteNull("param");
-            writer.WriteString("code", code);
-            writer.WriteEndObject();
-        });
-
-        context.Response.StatusCode = statusCode;
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(json, ct);
     }
 
     private static byte[] WriteJson(Action<Utf8JsonWriter> writeProperties)
@@ -543,22 +401,33 @@ public sealed class FakeModelServer : IAsyncDisposable
         return buffer.ToArray();
     }
 
-    /// <summary>Splits text into words, each with its trailing whitespace, so that the pieces concatenate back to the text.</summary>
-    private static List<string> SplitIntoChunks(string text)
+    /// <summary>
+    /// Reads message content, which is either a string or an array of content parts, of which only
+    /// text parts count. Anthropic's content blocks and <c>system</c> have the same two shapes.
+    /// </summary>
+    private static string ReadContentText(JsonElement content)
     {
-        var pieces = new List<string>();
-        var start = 0;
-        for (var i = 1; i <= text.Length; i++)
+        switch (content.ValueKind)
         {
-            var atBoundary = i == text.Length || (char.IsWhiteSpace(text[i - 1]) && !char.IsWhiteSpace(text[i]));
-            if (atBoundary)
-            {
-                pieces.Add(text[start..i]);
-                start = i;
-            }
-        }
+            case JsonValueKind.String:
+                return content.GetString() ?? "";
 
-        return pieces;
+            case JsonValueKind.Array:
+                var text = new StringBuilder();
+                foreach (var part in content.EnumerateArray())
+                {
+                    if (part.TryGetProperty("type", out var type) && type.GetString() == "text"
+                        && part.TryGetProperty("text", out var partText))
+                    {
+                        text.Append(partText.GetString());
+                    }
+                }
+
+                return text.ToString();
+
+            default:
+                return "";
+        }
     }
 
     private string NextCompletionId() =>
@@ -579,104 +448,12 @@ public sealed class FakeModelServer : IAsyncDisposable
         }
     }
 
-    private abstract record Behaviour
+    /// <summary>A pending <see cref="WaitForRequestsAsync"/> call.</summary>
+    private sealed class RequestWaiter(int count)
     {
-        public sealed record Reply(string Text, TimeSpan Delay) : Behaviour;
+        public int Count { get; } = count;
 
-        public sealed record Error(int StatusCode, TimeSpan? RetryAfter) : Behaviour;
-
-        public sealed record Hang : Behaviour;
-    }
-
-    /// <summary>The fields of a chat completions request body that the fake reads.</summary>
-    private sealed record ChatRequest(string Model, bool Stream, bool IncludeUsage, string LastUserMessage, int PromptTokens)
-    {
-        public static ChatRequest Parse(string body)
-        {
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement;
-
-            var model = root.GetProperty("model").GetString() ?? "";
-            var stream = root.TryGetProperty("stream", out var streamElement) && streamElement.ValueKind == JsonValueKind.True;
-            var includeUsage = root.TryGetProperty("stream_options", out var streamOptions)
-                && streamOptions.ValueKind == JsonValueKind.Object
-                && streamOptions.TryGetProperty("include_usage", out var includeUsageElement)
-                && includeUsageElement.ValueKind == JsonValueKind.True;
-
-            var lastUserMessage = "";
-            var promptTokens = 0;
-            foreach (var message in root.GetProperty("messages").EnumerateArray())
-            {
-                var content = message.TryGetProperty("content", out var contentElement) ? ReadContentText(contentElement) : "";
-                promptTokens += CountTokens(content);
-                if (message.GetProperty("role").GetString() == "user")
-                {
-                    lastUserMessage = content;
-                }
-            }
-
-            return new ChatRequest(model, stream, includeUsage, lastUserMessage, promptTokens);
-        }
-
-        /// <summary>
-        /// Reads message content, which is either a string or an array of content parts, of which only
-        /// text parts count. Anthropic's content blocks and <c>system</c> have the same two shapes.
-        /// </summary>
-        public static string ReadContentText(JsonElement content)
-        {
-            switch (content.ValueKind)
-            {
-                case JsonValueKind.String:
-                    return content.GetString() ?? "";
-
-                case JsonValueKind.Array:
-                    var text = new StringBuilder();
-                    foreach (var part in content.EnumerateArray())
-                    {
-                        if (part.TryGetProperty("type", out var type) && type.GetString() == "text"
-                            && part.TryGetProperty("text", out var partText))
-                        {
-                            text.Append(partText.GetString());
-                        }
-                    }
-
-                    return text.ToString();
-
-                default:
-                    return "";
-            }
-        }
-    }
-
-    /// <summary>The fields of an Anthropic messages request body that the fake reads.</summary>
-    /// <remarks>
-    /// <c>max_tokens</c> must be present, as the real API requires it. The top-level <c>system</c>
-    /// counts towards <see cref="PromptTokens"/> like any message.
-    /// </remarks>
-    private sealed record MessagesRequest(string Model, bool Stream, string LastUserMessage, int PromptTokens)
-    {
-        public static MessagesRequest Parse(string body)
-        {
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement;
-
-            var model = root.GetProperty("model").GetString() ?? "";
-            _ = root.GetProperty("max_tokens").GetInt32();
-            var stream = root.TryGetProperty("stream", out var streamElement) && streamElement.ValueKind == JsonValueKind.True;
-
-            var promptTokens = root.TryGetProperty("system", out var system) ? CountTokens(ChatRequest.ReadContentText(system)) : 0;
-            var lastUserMessage = "";
-            foreach (var message in root.GetProperty("messages").EnumerateArray())
-            {
-                var content = ChatRequest.ReadContentText(message.GetProperty("content"));
-                promptTokens += CountTokens(content);
-                if (message.GetProperty("role").GetString() == "user")
-                {
-                    lastUserMessage = content;
-                }
-            }
-
-            return new MessagesRequest(model, stream, lastUserMessage, promptTokens);
-        }
+        public TaskCompletionSource<IReadOnlyList<RecordedRequest>> Completion { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
