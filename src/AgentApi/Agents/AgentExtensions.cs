@@ -7,7 +7,9 @@ public static class AgentExtensions
 {
     public static IServiceCollection AddAgents(this IServiceCollection services, IConfiguration configuration)
     {
+        services.Configure<AgentCatalogOptions>(configuration.GetSection(AgentCatalogOptions.SectionName));
         services.AddSingleton<AgentCatalog>();
+        services.AddHostedService<AgentCatalogStartup>();
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<AgentRunner>();
         services.AddAgentTools(configuration);
@@ -16,6 +18,7 @@ public static class AgentExtensions
 
     public static IEndpointRouteBuilder MapAgents(this IEndpointRouteBuilder endpoints)
     {
+        endpoints.MapAgentEndpoints();
         return endpoints;
     }
 }
