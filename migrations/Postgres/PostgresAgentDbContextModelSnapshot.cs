@@ -22,6 +22,75 @@ namespace AgentApi.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("AgentApi.Agents.Sessions.SessionMessage", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Agent")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("agent");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<bool>("IsError")
+                        .HasColumnType("boolean")
+                        .HasColumnName("is_error");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("role");
+
+                    b.Property<string>("SessionKey")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("session_key");
+
+                    b.Property<Guid>("TaskId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("task_id");
+
+                    b.Property<string>("Text")
+                        .HasColumnType("text")
+                        .HasColumnName("text");
+
+                    b.Property<string>("ToolArgumentsJson")
+                        .HasColumnType("text")
+                        .HasColumnName("tool_arguments_json");
+
+                    b.Property<string>("ToolCallId")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("tool_call_id");
+
+                    b.Property<string>("ToolName")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("tool_name");
+
+                    b.HasKey("Id")
+                        .HasName("pk_session_messages");
+
+                    b.HasIndex("Agent", "Id")
+                        .HasDatabaseName("ix_session_messages_agent_id");
+
+                    b.HasIndex("SessionKey", "Id")
+                        .HasDatabaseName("ix_session_messages_session_key_id");
+
+                    b.ToTable("session_messages", (string)null);
+                });
+
             modelBuilder.Entity("AgentApi.Security.StoredApiKey", b =>
                 {
                     b.Property<string>("Name")
@@ -196,9 +265,17 @@ namespace AgentApi.Migrations.Postgres
                         .HasColumnType("text")
                         .HasColumnName("result_model");
 
+                    b.Property<bool>("ResultPartial")
+                        .HasColumnType("boolean")
+                        .HasColumnName("result_partial");
+
                     b.Property<string>("ResultText")
                         .HasColumnType("text")
                         .HasColumnName("result_text");
+
+                    b.Property<Guid?>("RootId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("root_id");
 
                     b.Property<string>("SessionKey")
                         .HasMaxLength(256)
@@ -215,6 +292,10 @@ namespace AgentApi.Migrations.Postgres
                         .HasColumnType("character varying(16)")
                         .HasColumnName("status");
 
+                    b.Property<int?>("SubtaskIndex")
+                        .HasColumnType("integer")
+                        .HasColumnName("subtask_index");
+
                     b.Property<string>("SubtasksJson")
                         .HasColumnType("text")
                         .HasColumnName("subtasks_json");
@@ -223,9 +304,18 @@ namespace AgentApi.Migrations.Postgres
                         .HasColumnType("integer")
                         .HasColumnName("timeout_seconds");
 
+                    b.Property<long?>("TokenBudget")
+                        .HasColumnType("bigint")
+                        .HasColumnName("token_budget");
+
                     b.Property<string>("WebhookUrl")
                         .HasColumnType("text")
                         .HasColumnName("webhook_url");
+
+                    b.Property<string>("Workspace")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("workspace");
 
                     b.HasKey("Id")
                         .HasName("pk_tasks");
@@ -237,8 +327,12 @@ namespace AgentApi.Migrations.Postgres
                     b.HasIndex("LeaseOwner")
                         .HasDatabaseName("ix_tasks_lease_owner");
 
-                    b.HasIndex("ParentId")
-                        .HasDatabaseName("ix_tasks_parent_id");
+                    b.HasIndex("RootId")
+                        .HasDatabaseName("ix_tasks_root_id");
+
+                    b.HasIndex("ParentId", "SubtaskIndex")
+                        .IsUnique()
+                        .HasDatabaseName("ix_tasks_parent_id_subtask_index");
 
                     b.HasIndex("SessionKey", "Id")
                         .HasDatabaseName("ix_tasks_session_key_id");

@@ -17,6 +17,73 @@ namespace AgentApi.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("AgentApi.Agents.Sessions.SessionMessage", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Agent")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("agent");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<bool>("IsError")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("is_error");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("role");
+
+                    b.Property<string>("SessionKey")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("session_key");
+
+                    b.Property<Guid>("TaskId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("task_id");
+
+                    b.Property<string>("Text")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("text");
+
+                    b.Property<string>("ToolArgumentsJson")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tool_arguments_json");
+
+                    b.Property<string>("ToolCallId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tool_call_id");
+
+                    b.Property<string>("ToolName")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tool_name");
+
+                    b.HasKey("Id")
+                        .HasName("pk_session_messages");
+
+                    b.HasIndex("Agent", "Id")
+                        .HasDatabaseName("ix_session_messages_agent_id");
+
+                    b.HasIndex("SessionKey", "Id")
+                        .HasDatabaseName("ix_session_messages_session_key_id");
+
+                    b.ToTable("session_messages", (string)null);
+                });
+
             modelBuilder.Entity("AgentApi.Security.StoredApiKey", b =>
                 {
                     b.Property<string>("Name")
@@ -191,9 +258,17 @@ namespace AgentApi.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("result_model");
 
+                    b.Property<bool>("ResultPartial")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("result_partial");
+
                     b.Property<string>("ResultText")
                         .HasColumnType("TEXT")
                         .HasColumnName("result_text");
+
+                    b.Property<Guid?>("RootId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("root_id");
 
                     b.Property<string>("SessionKey")
                         .HasMaxLength(256)
@@ -210,6 +285,10 @@ namespace AgentApi.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("status");
 
+                    b.Property<int?>("SubtaskIndex")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("subtask_index");
+
                     b.Property<string>("SubtasksJson")
                         .HasColumnType("TEXT")
                         .HasColumnName("subtasks_json");
@@ -218,9 +297,18 @@ namespace AgentApi.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("timeout_seconds");
 
+                    b.Property<long?>("TokenBudget")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("token_budget");
+
                     b.Property<string>("WebhookUrl")
                         .HasColumnType("TEXT")
                         .HasColumnName("webhook_url");
+
+                    b.Property<string>("Workspace")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace");
 
                     b.HasKey("Id")
                         .HasName("pk_tasks");
@@ -232,8 +320,12 @@ namespace AgentApi.Migrations.Sqlite
                     b.HasIndex("LeaseOwner")
                         .HasDatabaseName("ix_tasks_lease_owner");
 
-                    b.HasIndex("ParentId")
-                        .HasDatabaseName("ix_tasks_parent_id");
+                    b.HasIndex("RootId")
+                        .HasDatabaseName("ix_tasks_root_id");
+
+                    b.HasIndex("ParentId", "SubtaskIndex")
+                        .IsUnique()
+                        .HasDatabaseName("ix_tasks_parent_id_subtask_index");
 
                     b.HasIndex("SessionKey", "Id")
                         .HasDatabaseName("ix_tasks_session_key_id");

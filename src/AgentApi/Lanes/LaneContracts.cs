@@ -23,7 +23,8 @@ public sealed record LaneResponse(
     long Failed,
     LaneWaitResponse WaitMs,
     string? WaitReason,
-    double? OldestWaitMs)
+    double? OldestWaitMs,
+    int RateLimited)
 {
     public static LaneResponse From(LaneSnapshot snapshot) => new(
         snapshot.Name,
@@ -34,5 +35,6 @@ public sealed record LaneResponse(
         snapshot.Failed,
         new LaneWaitResponse(Math.Round(snapshot.WaitP50Ms, 2), Math.Round(snapshot.WaitP95Ms, 2)),
         snapshot.OldestWaitReason is { } reason ? JsonNamingPolicy.SnakeCaseLower.ConvertName(reason.ToString()) : null,
-        snapshot.OldestWaitMs is { } wait ? Math.Round(wait, 2) : null);
+        snapshot.OldestWaitMs is { } wait ? Math.Round(wait, 2) : null,
+        snapshot.RateLimited);
 }

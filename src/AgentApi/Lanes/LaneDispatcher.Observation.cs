@@ -13,11 +13,12 @@ public sealed partial class LaneDispatcher
         {
             var (p50, p95) = lane.WaitPercentiles();
             var oldest = FindOldestWaiting(lane);
-            LaneWaitReason? reason = null;
+            var rateLimited = lane.RunningItems().Count(item => item.IsRateLimited);
+            LaneWaitReason? reason = rateLimited > 0 ? LaneWaitReason.RateLimited : null;
             double? oldestWaitMs = null;
             if (oldest is not null)
             {
-                reason = WaitReasonOf(lane, oldest);
+                reason = WaitReasonOf(lane, oldest, rateLimited);
                 oldestWaitMs = _timeProvider.GetElapsedTime(oldest.EnqueuedTimestamp).TotalMilliseconds;
             }
 
@@ -31,13 +32,17 @@ public sealed partial class LaneDispatcher
                 p50,
                 p95,
                 reason,
-                oldestWaitMs);
+                oldestWaitMs)
+            {
+                RateLimited = rateLimited,
+            };
         }
     }
 
-    private static LaneWaitReason WaitReasonOf(Lane lane, LaneWorkItem item) =>
+    private static LaneWaitReason WaitReasonOf(Lane lane, LaneWorkItem item, int rateLimited) =>
         lane.Limit == 0 ? LaneWaitReason.Paused
         : item.InSessionPending ? LaneWaitReason.SessionBusy
+        : rateLimited > 0 ? LaneWaitReason.RateLimited
         : LaneWaitReason.LaneFull;
 
     /// <summary>The waiting item scheduled first, among the heads of the heaps and session queues. Under the lane's lock.</summary>
@@ -102,7 +107,7 @@ public sealed partial class LaneDispatcher
 
                     head.WaitLogged = true;
                     var running = string.Join(", ", lane.RunningItems().Take(MaxRunningIdsInLog).Select(item => item.Id));
-                    longWaits.Add((head, (long)waited.TotalMilliseconds, WaitReasonOf(lane, head), PositionOf(lane, head), lane.Waiting, lane.RunningCount, lane.Limit, running));
+                    longWaits.Add((head, (long)waited.TotalMilliseconds, WaitReasonOf(lane, head, lane.RunningItems().Count(item => item.IsRateLimited)), PositionOf(lane, head), lane.Waiting, lane.RunningCount, lane.Limit, running));
                 }
             }
 

@@ -21,4 +21,8 @@ public sealed record LaneSnapshot(
     double WaitP50Ms,
     double WaitP95Ms,
     LaneWaitReason? OldestWaitReason,
-    double? OldestWaitMs);
+    double? OldestWaitMs)
+{
+    /// <summary>Running items that wait for a model's rate limit permit.</summary>
+    public int RateLimited { get; init; }
+}

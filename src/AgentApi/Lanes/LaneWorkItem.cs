@@ -11,6 +11,7 @@ public abstract class LaneWorkItem
     private const int StateRemoved = 2;
 
     private int _state;
+    private bool _rateLimited;
 
     protected LaneWorkItem(string lane, string? sessionKey, LanePriority priority, CancellationToken cancellationToken)
     {
@@ -29,6 +30,16 @@ public abstract class LaneWorkItem
 
     /// <summary>Cancels the item: while it waits, it leaves the lane; while it runs, the work receives it.</summary>
     public CancellationToken CancellationToken { get; }
+
+    /// <summary>
+    /// Set by running work while it waits for a model's rate limit permit, so the lane can report
+    /// that its slots are held by work that waits on a provider rather than on the lane.
+    /// </summary>
+    public bool IsRateLimited
+    {
+        get => Volatile.Read(ref _rateLimited);
+        set => Volatile.Write(ref _rateLimited, value);
+    }
 
     /// <summary>A short id for logs, such as the task id.</summary>
     public abstract string Id { get; }

@@ -1,3 +1,4 @@
+using AgentApi.Agents.Sessions;
 using AgentApi.Security;
 using AgentApi.Tasks;
 using Microsoft.EntityFrameworkCore;
@@ -16,6 +17,8 @@ public abstract class AgentDbContext(DbContextOptions options) : DbContext(optio
     public DbSet<TaskEvent> TaskEvents => Set<TaskEvent>();
 
     public DbSet<StoredApiKey> ApiKeys => Set<StoredApiKey>();
+
+    public DbSet<SessionMessage> SessionMessages => Set<SessionMessage>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -38,9 +41,12 @@ public abstract class AgentDbContext(DbContextOptions options) : DbContext(optio
             task.Property(t => t.ErrorType).HasMaxLength(64);
             task.Property(t => t.LastSequence).IsConcurrencyToken();
             task.Ignore(t => t.IsFinished);
+            task.Ignore(t => t.TranscriptKey);
             task.HasIndex(t => t.IdempotencyKey).IsUnique();
             task.HasIndex(t => new { t.Status, t.Id });
-            task.HasIndex(t => t.ParentId);
+            task.Property(t => t.Workspace).HasMaxLength(64);
+            task.HasIndex(t => new { t.ParentId, t.SubtaskIndex }).IsUnique();
+            task.HasIndex(t => t.RootId);
             task.HasIndex(t => t.LeaseOwner);
             task.HasIndex(t => new { t.SessionKey, t.Id });
         });
@@ -50,6 +56,19 @@ public abstract class AgentDbContext(DbContextOptions options) : DbContext(optio
             taskEvent.ToTable("task_events");
             taskEvent.HasKey(e => new { e.TaskId, e.Sequence });
             taskEvent.Property(e => e.Type).HasMaxLength(32);
+        });
+
+        modelBuilder.Entity<SessionMessage>(message =>
+        {
+            message.ToTable("session_messages");
+            message.HasKey(m => m.Id);
+            message.Property(m => m.SessionKey).HasMaxLength(256);
+            message.Property(m => m.Agent).HasMaxLength(128);
+            message.Property(m => m.Role).HasMaxLength(16);
+            message.Property(m => m.ToolName).HasMaxLength(64);
+            message.Property(m => m.ToolCallId).HasMaxLength(128);
+            message.HasIndex(m => new { m.SessionKey, m.Id });
+            message.HasIndex(m => new { m.Agent, m.Id });
         });
 
         modelBuilder.Entity<StoredApiKey>(key =>

@@ -27,6 +27,18 @@ public sealed class AgentTask
 
     public Guid? ParentId { get; set; }
 
+    /// <summary>The top task of the tree this task belongs to; the task's own id when it has no parent.</summary>
+    public Guid? RootId { get; set; }
+
+    /// <summary>A child's position among its parent's subtasks, starting at 0; null for a task without a parent.</summary>
+    public int? SubtaskIndex { get; set; }
+
+    /// <summary>Name of the workspace folder the task's file tools work in; children use their parent's.</summary>
+    public string? Workspace { get; set; }
+
+    /// <summary>Most tokens, input and output, the whole task tree may use; null means no limit.</summary>
+    public long? TokenBudget { get; set; }
+
     public bool Decompose { get; set; }
 
     public TaskCoordination Coordination { get; set; }
@@ -84,6 +96,9 @@ public sealed class AgentTask
 
     public long? OutputTokens { get; set; }
 
+    /// <summary>Whether the result combines only some children's results because others failed.</summary>
+    public bool ResultPartial { get; set; }
+
     public string? ErrorType { get; set; }
 
     public string? ErrorMessage { get; set; }
@@ -95,4 +110,12 @@ public sealed class AgentTask
     public long LastSequence { get; set; }
 
     public bool IsFinished => Status.IsFinished();
+
+    /// <summary>
+    /// The session whose transcript the task continues: its session key, or for a top-level task
+    /// in the <c>main</c> lane without one, the agent's main session <c>agent:&lt;agent&gt;:main</c>.
+    /// Only a session key that was given holds tasks to session order.
+    /// </summary>
+    public string? TranscriptKey =>
+        SessionKey ?? (ParentId is null && Lane == Lanes.LaneNames.Main ? Agents.SessionKeys.MainOf(Agent) : null);
 }

@@ -21,8 +21,18 @@ public sealed class SubmitTaskRequest
     /// <summary>The lane the task runs in. Defaults to <c>main</c>.</summary>
     public string? Lane { get; set; }
 
-    /// <summary>Work with the same session key runs one at a time, in submission order.</summary>
+    /// <summary>
+    /// Work with the same session key runs one at a time, in submission order, and continues one
+    /// transcript. Without one, a task in the <c>main</c> lane continues the agent's main session
+    /// <c>agent:&lt;agent&gt;:main</c> but is not held to session order.
+    /// </summary>
     public string? SessionKey { get; set; }
+
+    /// <summary>Name of the workspace folder the agent's file tools work in. Defaults to the task's id.</summary>
+    public string? Workspace { get; set; }
+
+    /// <summary>Most tokens, input and output together, the task and all its children may use.</summary>
+    public long? TokenBudget { get; set; }
 
     public List<SubtaskRequest>? Subtasks { get; set; }
 
@@ -52,13 +62,20 @@ public sealed class SubtaskRequest
     public string? Input { get; set; }
 
     public string? Name { get; set; }
+
+    /// <summary>The child's own deadline in seconds; defaults to the parent's. A child that times out never cancels its parent.</summary>
+    public int? TimeoutSeconds { get; set; }
 }
 
 public sealed record TaskProgressResponse(int Percent, string? Message);
 
 public sealed record TaskUsageResponse(long? InputTokens, long? OutputTokens);
 
-public sealed record TaskResultResponse(string Text, string? Model, TaskUsageResponse Usage);
+/// <summary>A task's result; <c>partial</c> is true when some children failed and only the others' results were combined.</summary>
+public sealed record TaskResultResponse(string Text, string? Model, TaskUsageResponse Usage, bool Partial);
+
+/// <summary>Tokens of the task itself and of its whole tree (the task and every descendant).</summary>
+public sealed record TaskTreeUsageResponse(long InputTokens, long OutputTokens, long? Budget);
 
 public sealed record TaskErrorResponse(string Type, string Message);
 
@@ -85,9 +102,11 @@ public sealed record TaskResponse(
     TaskResultResponse? Result,
     TaskErrorResponse? Error,
     JsonElement? Metadata,
+    string? Workspace,
+    TaskTreeUsageResponse? TreeUsage,
     IReadOnlyList<TaskChildResponse> Children)
 {
-    public static TaskResponse From(AgentTask task, IReadOnlyList<TaskChildResponse> children) => new(
+    public static TaskResponse From(AgentTask task, IReadOnlyList<TaskChildResponse> children, TaskTreeUsageResponse? treeUsage = null) => new(
         task.Id,
         WireNames<AgentTaskStatus>.ToName(task.Status),
         task.Agent,
@@ -95,7 +114,7 @@ public sealed record TaskResponse(
         WireNames<TaskPriority>.ToName(task.Priority),
         task.Queue,
         task.Lane,
-        task.SessionKey,
+        task.TranscriptKey,
         task.ParentId,
         task.CreatedAt,
         task.StartedAt,
@@ -106,9 +125,11 @@ public sealed record TaskResponse(
         new TaskProgressResponse(task.ProgressPercent, task.ProgressMessage),
         task.ResultText is null
             ? null
-            : new TaskResultResponse(task.ResultText, task.ResultModel, new TaskUsageResponse(task.InputTokens, task.OutputTokens)),
+            : new TaskResultResponse(task.ResultText, task.ResultModel, new TaskUsageResponse(task.InputTokens, task.OutputTokens), task.ResultPartial),
         task.ErrorType is null ? null : new TaskErrorResponse(task.ErrorType, task.ErrorMessage ?? string.Empty),
         task.MetadataJson is null ? null : JsonDocument.Parse(task.MetadataJson).RootElement.Clone(),
+        task.Workspace,
+        treeUsage,
         children);
 }
 

@@ -65,13 +65,7 @@ public sealed class TaskDispatch(
 
     private void Schedule(AgentTask task)
     {
-        var remaining = task.CreatedAt + TimeSpan.FromSeconds(task.TimeoutSeconds) - timeProvider.GetUtcNow();
-        var item = new TaskWorkItem(
-            task,
-            runner,
-            new CancellationTokenSource(),
-            new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, timeProvider),
-            ToLanePriority(task.Priority));
+        var item = TaskWorkItem.Create(task, runner, timeProvider, budget: null);
 
         var registration = runningTasks.Register(task.Id, item.Cancellation);
         _ = item.Completion.Task.ContinueWith(
@@ -149,7 +143,7 @@ public sealed class TaskDispatch(
         await using (var db = dbFactory.CreateDbContext())
         {
             queued = await db.Tasks.AsNoTracking()
-                .Where(task => task.LeaseOwner == instance.Id && task.Status == AgentTaskStatus.Queued)
+                .Where(task => task.LeaseOwner == instance.Id && task.Status == AgentTaskStatus.Queued && task.ParentId == null)
                 .Select(task => task.Id)
                 .ToListAsync(cancellationToken);
         }
@@ -165,6 +159,12 @@ public sealed class TaskDispatch(
         var change = await store.UpdateAsync(taskId, (task, events) =>
         {
             if (task.IsFinished)
+            {
+                return ClaimOutcome.Finished;
+            }
+
+            // A child runs as part of its parent's attempt, which claims it; a job never does.
+            if (task.ParentId is not null)
             {
                 return ClaimOutcome.Finished;
             }
@@ -261,13 +261,6 @@ public sealed class TaskDispatch(
             }
         }
     }
-
-    private static LanePriority ToLanePriority(TaskPriority priority) => priority switch
-    {
-        TaskPriority.High => LanePriority.High,
-        TaskPriority.Low => LanePriority.Low,
-        _ => LanePriority.Default,
-    };
 
     private enum ClaimOutcome
     {

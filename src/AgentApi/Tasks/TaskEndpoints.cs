@@ -21,6 +21,7 @@ public static class TaskEndpoints
             .RequireAuthorization(AuthorizationPolicies.Submit)
             .WithSummary("Submit a task; it is queued and its id returned at once.")
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
@@ -44,6 +45,11 @@ public static class TaskEndpoints
         HttpContext httpContext,
         CancellationToken cancellationToken)
     {
+        if (TaskSubmissionValidator.Forbidden(request) is { } forbidden)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Subagents may not spawn subagents", detail: forbidden);
+        }
+
         var errors = validator.Validate(request);
         if (idempotencyKey is not null
             && (idempotencyKey.Length is 0 or > MaxIdempotencyKeyLength || idempotencyKey.Any(c => c < 0x21 || c > 0x7e)))
@@ -131,7 +137,16 @@ public static class TaskEndpoints
         }
 
         var children = await store.GetChildrenAsync(taskId, cancellationToken);
-        return TypedResults.Ok(TaskResponse.From(task, children));
+        TaskTreeUsageResponse? treeUsage = null;
+        if (children.Count > 0 || task.TokenBudget is not null)
+        {
+            var (input, output) = await store.GetTreeUsageAsync(task.RootId ?? task.Id, cancellationToken);
+            treeUsage = task.RootId is null || task.RootId == task.Id
+                ? new TaskTreeUsageResponse(input, output, task.TokenBudget)
+                : null;
+        }
+
+        return TypedResults.Ok(TaskResponse.From(task, children, treeUsage));
     }
 
     private static async Task<Results<Accepted<TaskResponse>, ProblemHttpResult>> CancelAsync(

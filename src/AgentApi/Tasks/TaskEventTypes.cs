@@ -12,4 +12,10 @@ public static class TaskEventTypes
     public const string Cancelled = "cancelled";
     public const string TimedOut = "timed_out";
     public const string CancelRequested = "cancel_requested";
+    public const string ModelCall = "model_call";
+    public const string ToolCall = "tool_call";
+    public const string RateLimited = "rate_limited";
+    public const string PlanCreated = "plan_created";
+    public const string ChildStarted = "child_started";
+    public const string ChildCompleted = "child_completed";
 }

@@ -20,8 +20,11 @@ public sealed class TaskOptions
     /// <summary>Longest <c>input</c> accepted, in characters. Defaults to 100,000.</summary>
     public int MaxInputLength { get; set; } = 100_000;
 
-    /// <summary>Most <c>subtasks</c> in one submission. Defaults to 50.</summary>
-    public int MaxSubtasks { get; set; } = 50;
+    /// <summary>Most children one task may have: its subtasks, its plan's or its spawns. Defaults to 10.</summary>
+    public int MaxChildren { get; set; } = 10;
+
+    /// <summary>Spawns of one task that may wait for a slot in the <c>subagent</c> lane at once. Defaults to 10.</summary>
+    public int MaxWaitingSpawns { get; set; } = 10;
 
     /// <summary>Largest <c>metadata</c> object, in bytes of JSON. Defaults to 16 KiB.</summary>
     public int MaxMetadataBytes { get; set; } = 16 * 1024;

@@ -55,13 +55,16 @@ internal sealed class TaskRecoveryService(
         {
             var unfinished = db.Tasks
                 .Where(task => task.Status == AgentTaskStatus.Queued || task.Status == AgentTaskStatus.Running);
+
+            // Children run within their parent's attempt: recovering the parent recovers them.
+            var unfinishedRoots = unfinished.Where(task => task.ParentId == null);
             if (everythingUnfinished)
             {
                 // Leases of the previous process mean nothing to the only process there is.
                 await unfinished.ExecuteUpdateAsync(setters => setters
                     .SetProperty(task => task.LeaseOwner, (string?)null)
                     .SetProperty(task => task.LeaseExpiresAt, (DateTimeOffset?)null), cancellationToken);
-                lost = await unfinished.AsNoTracking().OrderBy(task => task.Id).ToListAsync(cancellationToken);
+                lost = await unfinishedRoots.AsNoTracking().OrderBy(task => task.Id).ToListAsync(cancellationToken);
             }
             else
             {
@@ -69,7 +72,7 @@ internal sealed class TaskRecoveryService(
                 // taken by a worker that died before the claim. Hangfire would hand that job out
                 // again only after its invisibility timeout.
                 var unclaimedCutoff = now - options.Value.Duration;
-                lost = await unfinished.AsNoTracking()
+                lost = await unfinishedRoots.AsNoTracking()
                     .Where(task => (task.LeaseExpiresAt != null && task.LeaseExpiresAt < now)
                         || (task.LeaseOwner == null && task.HangfireJobId == null && task.CreatedAt < cutoff)
                         || (task.LeaseOwner == null && task.Status == AgentTaskStatus.Queued && task.CreatedAt < unclaimedCutoff))

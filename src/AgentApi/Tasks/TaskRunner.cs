@@ -1,6 +1,7 @@
 using AgentApi.Agents;
 using AgentApi.Agents.Models;
 using AgentApi.Lanes;
+using AgentApi.Tasks.Supervision;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
@@ -16,6 +17,7 @@ namespace AgentApi.Tasks;
 public sealed partial class TaskRunner(
     TaskStore store,
     AgentRunner agents,
+    Lazy<Supervisor> supervisor,
     InstanceIdentity instance,
     IOptions<TaskOptions> options,
     TimeProvider timeProvider,
@@ -27,6 +29,9 @@ public sealed partial class TaskRunner(
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(item.CancellationToken, shutdownToken);
         var startedAt = timeProvider.GetTimestamp();
+        var observer = new AttemptObserver(item, change => UpdateFencedAsync(item, change));
+        item.Observer = observer;
+        TokenBudget? ownBudget = null;
 
         try
         {
@@ -36,7 +41,14 @@ public sealed partial class TaskRunner(
                 return false;
             }
 
-            var result = await RunWithRetriesAsync(item, task, linked.Token);
+            var budget = item.Budget;
+            if (budget is null && task.TokenBudget is { } limit)
+            {
+                ownBudget = budget = new TokenBudget(limit, await store.GetTreeTokensAsync(task.Id, CancellationToken.None));
+            }
+
+            var context = new AgentRunContext(observer, budget);
+            var result = await RunWithRetriesAsync(item, task, context, linked.Token);
             await FinishAsync(item, AgentTaskStatus.Succeeded, result: result);
             TasksLog.Succeeded(logger, task.Id, (long)timeProvider.GetElapsedTime(startedAt).TotalMilliseconds, result.Model);
             return true;
@@ -59,6 +71,11 @@ public sealed partial class TaskRunner(
         {
             TasksLog.LeaseLost(logger, item.Task.Id, item.Task.LeaseToken);
         }
+        catch (AgentRunException exception)
+        {
+            await FinishAsync(item, AgentTaskStatus.Failed, exception.ErrorType, exception.Message);
+            TasksLog.Failed(logger, item.Task.Id, exception.ErrorType, exception.Message);
+        }
         catch (Exception exception) when (ModelFailure.From(exception, linked.Token) is { } failure)
         {
             await FinishAsync(item, AgentTaskStatus.Failed, failure.ErrorType, failure.Message);
@@ -75,6 +92,10 @@ public sealed partial class TaskRunner(
             // The database stayed unreachable through every storage retry. The lease runs out,
             // and the recovery sweep of this or another instance runs the task again.
             TasksLog.OutcomeNotStored(logger, item.Task.Id, exception);
+        }
+        finally
+        {
+            ownBudget?.Dispose();
         }
 
         return false;
@@ -151,12 +172,12 @@ public sealed partial class TaskRunner(
         return change.Task;
     }
 
-    private async Task<AgentRunResult> RunWithRetriesAsync(TaskWorkItem item, AgentTask task, CancellationToken cancellationToken)
+    private async Task<AgentRunResult> RunWithRetriesAsync(TaskWorkItem item, AgentTask task, AgentRunContext context, CancellationToken cancellationToken)
     {
         var retries = task.MaxAttempts - task.Attempts;
         if (retries <= 0)
         {
-            return await agents.RunAsync(task, cancellationToken);
+            return await RunOnceAsync(item, task, context, cancellationToken);
         }
 
         var limits = options.Value;
@@ -204,9 +225,15 @@ public sealed partial class TaskRunner(
 
             isFirstAttempt = false;
             capturedRetryAfter.Take();
-            return await agents.RunAsync(task, token);
+            return await RunOnceAsync(item, task, context, token);
         }, cancellationToken);
     }
+
+    /// <summary>A task with subtasks, or one that decomposes, is run by the supervisor; any other by its agent.</summary>
+    private Task<AgentRunResult> RunOnceAsync(TaskWorkItem item, AgentTask task, AgentRunContext context, CancellationToken cancellationToken) =>
+        Supervisor.IsSupervised(task)
+            ? supervisor.Value.RunAsync(item, task, context, cancellationToken)
+            : agents.RunAsync(task, context with { Subtasks = supervisor.Value.CreateSpawner(item, task, context) }, cancellationToken);
 
     private async Task RecordFailedAttemptAsync(TaskWorkItem item, int attempt, ModelFailure failure, TimeSpan retryDelay)
     {
@@ -231,7 +258,7 @@ public sealed partial class TaskRunner(
             return true;
         });
 
-    private Task FinishAsync(
+    private async Task FinishAsync(
         TaskWorkItem item,
         AgentTaskStatus status,
         string? errorType = null,
@@ -239,11 +266,23 @@ public sealed partial class TaskRunner(
         AgentRunResult? result = null)
     {
         var now = timeProvider.GetUtcNow();
-        return UpdateFencedAsync(item, (task, events) =>
+        var observer = item.Observer;
+        if (observer is not null)
+        {
+            await observer.DrainAsync();
+        }
+
+        (int, long, long) applied = default;
+        var change = await UpdateFencedAsync(item, (task, events) =>
         {
             if (task.IsFinished)
             {
                 return false;
+            }
+
+            if (observer is not null)
+            {
+                applied = observer.Apply(task, events);
             }
 
             // A cancel request accepted while the model call ran wins over the model's reply.
@@ -259,8 +298,7 @@ public sealed partial class TaskRunner(
             {
                 task.ResultText = result.Text;
                 task.ResultModel = result.Model;
-                task.InputTokens = result.InputTokens;
-                task.OutputTokens = result.OutputTokens;
+                task.ResultPartial = result.Partial;
                 task.ProgressPercent = 100;
             }
 
@@ -269,6 +307,9 @@ public sealed partial class TaskRunner(
             TaskTransitions.Finish(task, events, status, now, errorType, errorMessage);
             return true;
         });
+
+        observer?.Stored(applied);
+        item.Outcome = change.Task;
     }
 
     private Task ReturnToQueueAsync(TaskWorkItem item) =>

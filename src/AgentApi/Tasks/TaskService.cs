@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using AgentApi.Agents;
+using AgentApi.Agents.Tools;
 using AgentApi.Lanes;
 using AgentApi.Queues;
 using AgentApi.Storage;
@@ -167,17 +168,23 @@ public sealed class TaskService(
         TaskPriority? priority = request.Priority is null ? null : WireNames<TaskPriority>.Parse(request.Priority);
         var routedPriority = router.Route(priority, request.Name);
 
+        var id = idGenerator.Next();
+        var agent = request.Agent ?? AgentCatalog.DefaultAgent;
+        var lane = request.Lane ?? LaneNames.Main;
         return new AgentTask
         {
-            Id = idGenerator.Next(),
+            Id = id,
+            RootId = id,
             Status = AgentTaskStatus.Queued,
-            Agent = request.Agent ?? AgentCatalog.DefaultAgent,
+            Agent = agent,
             Name = request.Name,
             Input = request.Input!,
             Priority = routedPriority,
             Queue = QueueNames.For(routedPriority),
-            Lane = request.Lane ?? LaneNames.Main,
+            Lane = lane,
             SessionKey = request.SessionKey,
+            Workspace = request.Workspace ?? id.ToString("N"),
+            TokenBudget = request.TokenBudget,
             Decompose = request.Decompose ?? false,
             Coordination = request.Coordination is null
                 ? TaskCoordination.All

@@ -23,12 +23,30 @@ public sealed class TaskStore(IDbContextFactory<AgentDbContext> dbFactory, TimeP
         await using var db = dbFactory.CreateDbContext();
         var children = await db.Tasks.AsNoTracking()
             .Where(task => task.ParentId == parentId)
-            .OrderBy(task => task.Id)
+            .OrderBy(task => task.SubtaskIndex)
             .Select(task => new { task.Id, task.Status, task.Agent, task.Name })
             .ToListAsync(cancellationToken);
         return children
             .Select(child => new TaskChildResponse(child.Id, WireNames<AgentTaskStatus>.ToName(child.Status), child.Agent, child.Name))
             .ToList();
+    }
+
+    /// <summary>Tokens, input and output, used so far by the tree whose root is <paramref name="rootId"/>.</summary>
+    public async Task<long> GetTreeTokensAsync(Guid rootId, CancellationToken cancellationToken)
+    {
+        var usage = await GetTreeUsageAsync(rootId, cancellationToken);
+        return usage.Input + usage.Output;
+    }
+
+    /// <summary>Input and output tokens of the task with id <paramref name="rootId"/> and of every task below it.</summary>
+    public async Task<(long Input, long Output)> GetTreeUsageAsync(Guid rootId, CancellationToken cancellationToken)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var rows = await db.Tasks.AsNoTracking()
+            .Where(task => task.RootId == rootId || task.Id == rootId)
+            .Select(task => new { task.InputTokens, task.OutputTokens })
+            .ToListAsync(cancellationToken);
+        return (rows.Sum(row => row.InputTokens ?? 0), rows.Sum(row => row.OutputTokens ?? 0));
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AgentApi.Agents;
+using AgentApi.Agents.Tools;
 using AgentApi.Lanes;
 using Microsoft.Extensions.Options;
 
@@ -42,12 +43,36 @@ public sealed class TaskSubmissionValidator(AgentCatalog agents, LaneCatalog lan
             Add(errors, "maxAttempts", $"Must be between 1 and {limits.MaxAttemptsLimit}; got {attempts}.");
         }
 
+        if (request.Workspace is { } workspace && !WorkspaceNames.IsValid(workspace))
+        {
+            Add(errors, "workspace", $"'{Quote(workspace)}' is not allowed; use 1 to {WorkspaceNames.MaxLength} letters, digits, '.', '_' or '-', not '.' or '..'.");
+        }
+
+        if (request.TokenBudget is { } budget && budget < 1)
+        {
+            Add(errors, "tokenBudget", $"Must be a positive number of tokens; got {budget}.");
+        }
+
+        if (request.Decompose == true && request.Subtasks is { Count: > 0 })
+        {
+            Add(errors, "decompose", "Give either 'subtasks' or 'decompose: true', not both.");
+        }
+
         ValidateSubtasks(errors, request.Subtasks, limits);
         ValidateMetadata(errors, request.Metadata, limits.MaxMetadataBytes);
         ValidateWebhookUrl(errors, request.WebhookUrl);
 
         return errors.ToDictionary(pair => pair.Key, pair => pair.Value.ToArray(), StringComparer.Ordinal);
     }
+
+    /// <summary>
+    /// Returns the reason a submission may not run at all, or null: a subagent session may not
+    /// fan out, because subagents may not spawn subagents.
+    /// </summary>
+    public static string? Forbidden(SubmitTaskRequest request) =>
+        SessionKeys.IsSubagent(request.SessionKey) && (request.Subtasks is { Count: > 0 } || request.Decompose == true)
+            ? $"Session '{Quote(request.SessionKey!)}' is a subagent session, and subagents may not spawn subagents: send the task without 'subtasks' and 'decompose'."
+            : null;
 
     private void ValidateSubtasks(Dictionary<string, List<string>> errors, List<SubtaskRequest>? subtasks, TaskOptions limits)
     {
@@ -56,9 +81,9 @@ public sealed class TaskSubmissionValidator(AgentCatalog agents, LaneCatalog lan
             return;
         }
 
-        if (subtasks.Count > limits.MaxSubtasks)
+        if (subtasks.Count > limits.MaxChildren)
         {
-            Add(errors, "subtasks", $"At most {limits.MaxSubtasks} subtasks are allowed; got {subtasks.Count}.");
+            Add(errors, "subtasks", $"At most {limits.MaxChildren} subtasks are allowed (setting Tasks:MaxChildren); got {subtasks.Count}.");
             return;
         }
 
@@ -75,6 +100,10 @@ public sealed class TaskSubmissionValidator(AgentCatalog agents, LaneCatalog lan
             ValidateInput(errors, $"{prefix}.input", subtask.Input, limits.MaxInputLength);
             ValidateAgent(errors, $"{prefix}.agent", subtask.Agent);
             ValidateText(errors, $"{prefix}.name", subtask.Name, MaxNameLength);
+            if (subtask.TimeoutSeconds is { } timeout && (timeout < 1 || timeout > limits.MaxTimeoutSeconds))
+            {
+                Add(errors, $"{prefix}.timeoutSeconds", $"Must be between 1 and {limits.MaxTimeoutSeconds} seconds; got {timeout}.");
+            }
         }
     }
 

@@ -34,6 +34,21 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
         _linked = linked;
     }
 
+    /// <summary>Creates the item with its deadline, which covers waiting and running and counts from the task's creation.</summary>
+    public static TaskWorkItem Create(AgentTask task, TaskRunner runner, TimeProvider timeProvider, Agents.TokenBudget? budget)
+    {
+        var remaining = task.CreatedAt + TimeSpan.FromSeconds(task.TimeoutSeconds) - timeProvider.GetUtcNow();
+        return new TaskWorkItem(
+            task,
+            runner,
+            new CancellationTokenSource(),
+            new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, timeProvider),
+            ToLanePriority(task.Priority))
+        {
+            Budget = budget,
+        };
+    }
+
     /// <summary>The task as it was when this instance took it, with the lease token of that claim.</summary>
     public AgentTask Task { get; }
 
@@ -45,8 +60,24 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
 
     public override string Id => Task.Id.ToString();
 
+    /// <summary>The token budget of the task's tree, shared with its parent; null for a root task, which makes its own.</summary>
+    public Agents.TokenBudget? Budget { get; init; }
+
+    /// <summary>Records the running attempt's model and tool calls; set when the attempt starts.</summary>
+    internal AttemptObserver? Observer { get; set; }
+
+    /// <summary>The task as its attempt last stored it, once it has finished here; null otherwise.</summary>
+    public AgentTask? Outcome { get; set; }
+
     /// <summary>Completes when the work has ended, one way or another.</summary>
     public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private static LanePriority ToLanePriority(TaskPriority priority) => priority switch
+    {
+        TaskPriority.High => LanePriority.High,
+        TaskPriority.Low => LanePriority.Low,
+        _ => LanePriority.Default,
+    };
 
     public void Dispose()
     {

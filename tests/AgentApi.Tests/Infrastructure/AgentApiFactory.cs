@@ -199,7 +199,11 @@ public sealed record TaskDto(
     int MaxAttempts,
     TaskProgressResponse Progress,
     TaskResultResponse? Result,
-    TaskErrorResponse? Error);
+    TaskErrorResponse? Error,
+    Guid? ParentId = null,
+    string? Workspace = null,
+    TaskTreeUsageResponse? TreeUsage = null,
+    List<TaskChildResponse>? Children = null);
 
 public sealed record TaskEventDto(Guid TaskId, long Sequence, string Type, DateTimeOffset Timestamp, System.Text.Json.JsonElement? Data);
 

@@ -30,7 +30,7 @@ public sealed class RecoveryTests
         Assert.Equal("succeeded", finished.Status);
         Assert.Equal(2, finished.Attempts);
         var events = await secondClient.GetFromJsonAsync<List<TaskEventDto>>($"/api/tasks/{id}/events");
-        Assert.Equal(["queued", "started", "attempt_failed", "started", "succeeded"], events!.Select(e => e.Type));
+        Assert.Equal(["queued", "started", "attempt_failed", "started", "model_call", "succeeded"], events!.Select(e => e.Type));
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public sealed class RecoveryTests
             Assert.Equal("succeeded", finished.Status);
             Assert.Equal(2, finished.Attempts);
             var events = await secondClient.GetFromJsonAsync<List<TaskEventDto>>($"/api/tasks/{id}/events");
-            Assert.Equal(["queued", "started", "attempt_failed", "started", "succeeded"], events!.Select(e => e.Type));
+            Assert.Equal(["queued", "started", "attempt_failed", "started", "model_call", "succeeded"], events!.Select(e => e.Type));
         }
         finally
         {
@@ -122,7 +122,7 @@ public sealed class RecoveryTests
         var task = await checkClient.GetFromJsonAsync<TaskDto>($"/api/tasks/{id}");
         Assert.Equal("succeeded", task!.Status);
         var finalEvents = await checkClient.GetFromJsonAsync<List<TaskEventDto>>($"/api/tasks/{id}/events");
-        Assert.Equal(5, finalEvents!.Count);
+        Assert.Equal(6, finalEvents!.Count);
     }
 
     [Fact]

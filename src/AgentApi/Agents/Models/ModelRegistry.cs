@@ -41,7 +41,7 @@ public sealed class ModelRegistry(IConfiguration configuration, TimeProvider tim
     {
         var options = GetOptions(modelName);
         var inner = CreateProviderClient(modelName, options);
-        return new ProviderLimitChatClient(inner, options.MaxConcurrentRequests, options.RequestsPerMinute);
+        return new ProviderLimitChatClient(inner, modelName, options.MaxConcurrentRequests, options.RequestsPerMinute);
     }
 
     private IChatClient CreateProviderClient(string modelName, ModelOptions options)

@@ -11,12 +11,14 @@ namespace AgentApi.Agents.Models;
 /// </summary>
 public sealed class ProviderLimitChatClient : DelegatingChatClient
 {
+    private readonly string _modelName;
     private readonly RateLimiter? _concurrency;
     private readonly RateLimiter? _perMinute;
 
-    public ProviderLimitChatClient(IChatClient inner, int maxConcurrentRequests, int requestsPerMinute)
+    public ProviderLimitChatClient(IChatClient inner, string modelName, int maxConcurrentRequests, int requestsPerMinute)
         : base(inner)
     {
+        _modelName = modelName;
         if (maxConcurrentRequests > 0)
         {
             _concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
@@ -48,7 +50,7 @@ public sealed class ProviderLimitChatClient : DelegatingChatClient
         ChatOptions? options = null,
         CancellationToken cancellationToken = default)
     {
-        using var leases = await AcquireAsync(cancellationToken);
+        using var leases = await AcquireAsync(options, cancellationToken);
         return await base.GetResponseAsync(messages, options, cancellationToken);
     }
 
@@ -57,7 +59,7 @@ public sealed class ProviderLimitChatClient : DelegatingChatClient
         ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        using var leases = await AcquireAsync(cancellationToken);
+        using var leases = await AcquireAsync(options, cancellationToken);
         await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken))
         {
             yield return update;
@@ -75,11 +77,46 @@ public sealed class ProviderLimitChatClient : DelegatingChatClient
         base.Dispose(disposing);
     }
 
-    private async Task<Leases> AcquireAsync(CancellationToken cancellationToken)
+    private async Task<Leases> AcquireAsync(ChatOptions? options, CancellationToken cancellationToken)
     {
-        var perMinute = _perMinute is null ? null : await _perMinute.AcquireAsync(1, cancellationToken);
-        var concurrency = _concurrency is null ? null : await _concurrency.AcquireAsync(1, cancellationToken);
-        return new Leases(perMinute, concurrency);
+        // Tried without waiting first, so the caller hears of a wait only when there is one.
+        var perMinute = _perMinute?.AttemptAcquire();
+        var concurrency = perMinute is null or { IsAcquired: true } ? _concurrency?.AttemptAcquire() : null;
+        if (perMinute is null or { IsAcquired: true } && concurrency is null or { IsAcquired: true })
+        {
+            return new Leases(perMinute, concurrency);
+        }
+
+        var observer = options?.AdditionalProperties?.TryGetValue(IRateLimitObserver.OptionsKey, out var value) == true
+            ? value as IRateLimitObserver
+            : null;
+        observer?.OnWaiting(_modelName);
+        try
+        {
+            if (perMinute is { IsAcquired: false })
+            {
+                perMinute.Dispose();
+                perMinute = await _perMinute!.AcquireAsync(1, cancellationToken);
+            }
+
+            if (concurrency is null or { IsAcquired: false } && _concurrency is not null)
+            {
+                concurrency?.Dispose();
+                concurrency = await _concurrency.AcquireAsync(1, cancellationToken);
+            }
+
+            return new Leases(perMinute, concurrency);
+        }
+        catch
+        {
+            perMinute?.Dispose();
+            concurrency?.Dispose();
+            throw;
+        }
+        finally
+        {
+            observer?.OnPermitted(_modelName);
+        }
     }
 
     private readonly struct Leases(RateLimitLease? perMinute, RateLimitLease? concurrency) : IDisposable

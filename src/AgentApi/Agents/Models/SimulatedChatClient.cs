@@ -12,6 +12,10 @@ public sealed class SimulatedChatClient(TimeSpan latency, TimeProvider timeProvi
 {
     public const string ModelId = "simulated";
     private const int EchoLength = 160;
+    private const int MaxPlannedSubtasks = 3;
+
+    /// <summary>The schema name the supervisor's planner asks for.</summary>
+    private const string PlanSchemaName = "plan";
 
     public async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages,
@@ -22,7 +26,9 @@ public sealed class SimulatedChatClient(TimeSpan latency, TimeProvider timeProvi
         var messageList = messages.ToList();
         await DelayAsync(cancellationToken);
 
-        var text = Compose(messageList);
+        var text = options?.ResponseFormat is ChatResponseFormatJson { SchemaName: PlanSchemaName }
+            ? ComposePlan(messageList)
+            : Compose(messageList);
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, text))
         {
             ModelId = ModelId,
@@ -62,6 +68,20 @@ public sealed class SimulatedChatClient(TimeSpan latency, TimeProvider timeProvi
 
     public void Dispose()
     {
+    }
+
+    /// <summary>
+    /// A plan for a supervisor that asks for one: a subtask per sentence of the input, at most
+    /// three, so that decomposition works end to end without a model.
+    /// </summary>
+    internal static string ComposePlan(IReadOnlyList<ChatMessage> messages)
+    {
+        var input = messages.LastOrDefault(message => message.Role == ChatRole.User)?.Text ?? string.Empty;
+        var parts = input.Split(['.', '\n', ';', '?', '!'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Take(MaxPlannedSubtasks)
+            .DefaultIfEmpty(input.Trim().Length > 0 ? input.Trim() : "Describe the task.")
+            .Select(part => new { agent = "general-purpose", input = part });
+        return System.Text.Json.JsonSerializer.Serialize(new { subtasks = parts });
     }
 
     internal static string Compose(IReadOnlyList<ChatMessage> messages)

@@ -9,4 +9,7 @@ public sealed record ToolContext(Guid TaskId, string AgentName, string SessionKe
 {
     /// <summary>Whether the run is a subagent's, which may not spawn subagents.</summary>
     public bool IsSubagentSession => SessionKeys.IsSubagent(SessionKey);
+
+    /// <summary>Starts child tasks of the run, for spawn_subagent and ask_agent; null when the run may start none.</summary>
+    public ISubtaskRunner? Subtasks { get; init; }
 }

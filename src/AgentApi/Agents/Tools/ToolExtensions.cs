@@ -50,6 +50,8 @@ public static class ToolExtensions
         services.AddSingleton<IAgentTool, BashTool>();
         services.AddSingleton<IAgentTool, WebFetchTool>();
         services.AddSingleton<ToolRegistry>();
+        services.AddSingleton<IAgentTool, SpawnSubagentTool>();
+        services.AddSingleton<IAgentTool, AskAgentTool>();
         return services;
     }
 }

@@ -9,7 +9,7 @@ namespace AgentApi.Tests.Agents.Tools;
 public sealed class ToolRegistrationTests
 {
     [Fact]
-    public void ToolRegistry_AppServices_ContainsAllEightTools()
+    public void ToolRegistry_AppServices_ContainsEveryNamedTool()
     {
         using var factory = AgentApiFactory.StartEmbedded();
 
@@ -17,8 +17,8 @@ public sealed class ToolRegistrationTests
 
         string[] expected =
         [
-            ToolNames.Bash, ToolNames.EditFile, ToolNames.Glob, ToolNames.Grep,
-            ToolNames.ListFiles, ToolNames.ReadFile, ToolNames.WebFetch, ToolNames.WriteFile,
+            ToolNames.AskAgent, ToolNames.Bash, ToolNames.EditFile, ToolNames.Glob, ToolNames.Grep,
+            ToolNames.ListFiles, ToolNames.ReadFile, ToolNames.SpawnSubagent, ToolNames.WebFetch, ToolNames.WriteFile,
         ];
         Assert.Equal(expected, registry.All.Select(tool => tool.Name));
         foreach (var name in expected)

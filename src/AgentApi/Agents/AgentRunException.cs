@@ -1,0 +1,10 @@
+namespace AgentApi.Agents;
+
+/// <summary>
+/// Ends a run with a stored error that another attempt would not fix, such as <c>step_limit</c>,
+/// <c>max_turns</c>, <c>budget_exceeded</c> or <c>invalid_plan</c>.
+/// </summary>
+public sealed class AgentRunException(string errorType, string message) : Exception(message)
+{
+    public string ErrorType { get; } = errorType;
+}

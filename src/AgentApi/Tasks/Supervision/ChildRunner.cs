@@ -1,0 +1,46 @@
+using AgentApi.Agents;
+using AgentApi.Lanes;
+
+namespace AgentApi.Tasks.Supervision;
+
+/// <summary>
+/// Runs one claimed child in its lane and waits for it. The child is an ordinary task attempt,
+/// with its own retries, deadline and events; what it shares with its parent is the token budget
+/// and the cancellation: stopping the parent stops the child, never the other way round.
+/// </summary>
+public sealed class ChildRunner(
+    TaskRunner runner,
+    LaneDispatcher dispatcher,
+    RunningTaskRegistry runningTasks,
+    TaskStore store,
+    TimeProvider timeProvider)
+{
+    /// <summary>Returns the child as it ended, or as it is stored when its attempt was interrupted.</summary>
+    internal async Task<AgentTask> RunAsync(TaskWorkItem parentItem, AgentTask child, TokenBudget? budget, CancellationToken stopToken)
+    {
+        using var item = TaskWorkItem.Create(child, runner, timeProvider, budget);
+        using var registration = runningTasks.Register(child.Id, item.Cancellation);
+        using var stop = stopToken.UnsafeRegister(static state => Cancel((CancellationTokenSource)state!), item.Cancellation);
+
+        // On the parent's slot when the parent runs in the child's lane, so a full lane cannot deadlock.
+        if (!dispatcher.Schedule(item, holder: parentItem))
+        {
+            throw new OperationCanceledException("The instance is stopping; the child runs again with its parent's next attempt.");
+        }
+
+        await item.Completion.Task;
+        return item.Outcome ?? await store.FindAsync(child.Id, CancellationToken.None) ?? child;
+    }
+
+    private static void Cancel(CancellationTokenSource cancellation)
+    {
+        try
+        {
+            cancellation.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The child has finished.
+        }
+    }
+}
