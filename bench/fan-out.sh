@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Times one parent with 1,000 children that each take 100 ms on the simulated model, with the
+# subagent lane at 100, so the ideal is 10 waves of 100 ms = 1.0 s. The children's agent uses a
+# model of its own ("Worker", 100 ms); the parent's synthesis uses Default at 0 ms. Runs in
+# embedded mode, or on PostgreSQL when ConnectionStrings__Postgres is set.
+# Usage: bench/fan-out.sh [CHILDREN] [PORT]
+set -euo pipefail
+children=${1:-1000}
+port=${2:-5391}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+mkdir -p "$work/agents"
+cat > "$work/agents/worker.md" <<'AGENT'
+---
+name: worker
+description: A benchmark child that calls the Worker model once.
+tools: []
+model: Worker
+---
+Answer briefly.
+AGENT
+
+dotnet build -c Release "$root/src/AgentApi" > "$work/build.log"
+Storage__DataDirectory="$work/data" Agents__Directory="$work/agents" \
+Lanes__subagent__MaxConcurrent=100 Tasks__MaxChildren="$children" \
+Models__Default__LatencyMs=0 Models__Worker__Provider=simulated Models__Worker__LatencyMs=100 \
+Logging__LogLevel__Default=Warning \
+    dotnet "$root/src/AgentApi/bin/Release/net10.0/AgentApi.dll" --urls "http://127.0.0.1:$port" > "$work/service.log" 2>&1 &
+pid=$!
+
+key=""
+for _ in $(seq 1 100); do
+    key=$(sed -n 's/^  API key: *//p' "$work/service.log")
+    [ -n "$key" ] && break
+    sleep 0.2
+done
+[ -n "$key" ] || { echo "no key was printed; see the log:" >&2; cat "$work/service.log" >&2; exit 1; }
+
+body=$(python3 -c "import json,sys; n=int(sys.argv[1]); print(json.dumps({'input':'Fan out','subtasks':[{'agent':'worker','input':f'child {i}'} for i in range(n)]}))" "$children")
+id=$(curl -s -X POST "http://127.0.0.1:$port/api/tasks" -H "X-Api-Key: $key" -H 'Content-Type: application/json' \
+    -d "$body" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+status=""
+for _ in $(seq 1 3000); do
+    task=$(curl -s "http://127.0.0.1:$port/api/tasks/$id" -H "X-Api-Key: $key")
+    status=$(sed -E 's/.*"id":"'"$id"'","status":"([^"]+)".*/\1/' <<< "$task")
+    case "$status" in succeeded|failed|cancelled|timed_out) break ;; esac
+    sleep 0.05
+done
+
+python3 - "$task" "$children" <<'PY'
+import json, sys
+from datetime import datetime
+task = json.loads(sys.argv[1]); n = int(sys.argv[2])
+started = datetime.fromisoformat(task["startedAt"]); finished = datetime.fromisoformat(task["finishedAt"])
+wall = (finished - started).total_seconds()
+ideal = (n + 99) // 100 * 0.1
+ok = sum(1 for c in task["children"] if c["status"] == "succeeded")
+print(f"parent {task['status']}: {ok} of {n} children succeeded; wall {wall:.3f} s, ideal {ideal:.1f} s, {100 * (wall - ideal) / ideal:+.1f} %")
+PY
