@@ -163,6 +163,28 @@ public sealed class ToolLoopTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AskAgent_FromMainTask_RunsTheOtherAgentInTheNestedLane()
+    {
+        await using var factory = await StartAsync();
+        using var client = factory.CreateAuthenticatedClient();
+        _fake.AddRule(
+            request => request.LastUserMessage == "Consult the planner" && !HasToolResult(request),
+            FakeReply.ToolCall("ask_agent", """{"agent":"plan","input":"planner question"}"""));
+        _fake.WhenLastUserMessageContains("planner question", FakeReply.Text("planner answer"));
+        _fake.WhenLastMessageIsToolResult(FakeReply.Text("done with the planner's help"));
+
+        var id = await factory.SubmitAsync(client, new { input = "Consult the planner", workspace = NewWorkspace() });
+        var task = await AgentApiFactory.WaitForFinishAsync(client, id, Timeout);
+
+        Assert.Equal("succeeded", task.Status);
+        var child = await client.GetFromJsonAsync<TaskDto>($"/api/tasks/{Assert.Single(task.Children!).Id}");
+        Assert.Equal("plan", child!.Agent);
+        Assert.Equal("nested", child.Lane);
+        Assert.Equal(id, child.ParentId);
+        Assert.Equal("planner answer", _fake.Requests[^1].Messages[^1].Text);
+    }
+
+    [Fact]
     public async Task MainSession_SecondTask_ContinuesTheTranscriptAndChildStartsFresh()
     {
         await using var factory = await StartAsync();
