@@ -12,6 +12,12 @@ public static class SessionKeys
 
     public static string NewSubagent(string agent, Guid id) => $"agent:{agent}:subagent:{id:D}";
 
+    /// <summary>Returns <c>subagent</c>, <c>main</c> or <c>custom</c>: the kind of session a key names.</summary>
+    public static string KindOf(string sessionKey) =>
+        IsSubagent(sessionKey) ? "subagent"
+        : sessionKey.EndsWith(":main", StringComparison.Ordinal) ? "main"
+        : "custom";
+
     public static bool IsSubagent(string? sessionKey) =>
         sessionKey is not null && sessionKey.Contains(SubagentMarker, StringComparison.Ordinal);
 

@@ -137,13 +137,13 @@ public static class TaskEndpoints
         }
 
         var children = await store.GetChildrenAsync(taskId, cancellationToken);
+        // Only a top-level task reports its tree: a child's tree is its root's.
         TaskTreeUsageResponse? treeUsage = null;
-        if (children.Count > 0 || task.TokenBudget is not null)
+        var isRoot = task.RootId is null || task.RootId == task.Id;
+        if (isRoot && (children.Count > 0 || task.TokenBudget is not null))
         {
-            var (input, output) = await store.GetTreeUsageAsync(task.RootId ?? task.Id, cancellationToken);
-            treeUsage = task.RootId is null || task.RootId == task.Id
-                ? new TaskTreeUsageResponse(input, output, task.TokenBudget)
-                : null;
+            var (input, output) = await store.GetTreeUsageAsync(task.Id, cancellationToken);
+            treeUsage = new TaskTreeUsageResponse(input, output, task.TokenBudget);
         }
 
         return TypedResults.Ok(TaskResponse.From(task, children, treeUsage));

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using AgentApi.Agents;
-using AgentApi.Agents.Tools;
 using AgentApi.Lanes;
 using AgentApi.Queues;
 using AgentApi.Storage;
@@ -169,19 +168,17 @@ public sealed class TaskService(
         var routedPriority = router.Route(priority, request.Name);
 
         var id = idGenerator.Next();
-        var agent = request.Agent ?? AgentCatalog.DefaultAgent;
-        var lane = request.Lane ?? LaneNames.Main;
         return new AgentTask
         {
             Id = id,
             RootId = id,
             Status = AgentTaskStatus.Queued,
-            Agent = agent,
+            Agent = request.Agent ?? AgentCatalog.DefaultAgent,
             Name = request.Name,
             Input = request.Input!,
             Priority = routedPriority,
             Queue = QueueNames.For(routedPriority),
-            Lane = lane,
+            Lane = request.Lane ?? LaneNames.Main,
             SessionKey = request.SessionKey,
             Workspace = request.Workspace ?? id.ToString("N"),
             TokenBudget = request.TokenBudget,

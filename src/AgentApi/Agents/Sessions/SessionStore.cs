@@ -65,7 +65,7 @@ public sealed class SessionStore(IDbContextFactory<AgentDbContext> dbFactory)
         return groups.Select(group => new SessionSummaryResponse(
             group.Key,
             edges[group.FirstId].Agent,
-            KindOf(group.Key),
+            SessionKeys.KindOf(group.Key),
             group.Count,
             edges[group.FirstId].CreatedAt,
             edges[group.LastId].CreatedAt)).ToList();
@@ -100,11 +100,8 @@ public sealed class SessionStore(IDbContextFactory<AgentDbContext> dbFactory)
             page.RemoveAt(page.Count - 1);
         }
 
-        return new SessionResponse(key, agent, KindOf(key), page.Select(ToResponse).ToList(), hasMore ? page[^1].Id : null);
+        return new SessionResponse(key, agent, SessionKeys.KindOf(key), page.Select(ToResponse).ToList(), hasMore ? page[^1].Id : null);
     }
-
-    private static string KindOf(string key) =>
-        SessionKeys.IsSubagent(key) ? "subagent" : key.EndsWith(":main", StringComparison.Ordinal) ? "main" : "custom";
 
     private static SessionMessageResponse ToResponse(SessionMessage message) => new(
         message.Id,

@@ -109,7 +109,7 @@ public sealed partial class Supervisor(
         if (decided)
         {
             await children.CancelUnstartedAsync(toRun.Select(index => tree[index]), "The parent's coordination no longer needs this child.", CancellationToken.None);
-            return await ReloadAsync(outcomes, tree, toRun, cancellationToken);
+            return await ReloadAsync(parent.Id, outcomes, tree, toRun, cancellationToken);
         }
 
         using var stopSiblings = CancellationTokenSource.CreateLinkedTokenSource(parentItem.CancellationToken);
@@ -162,9 +162,10 @@ public sealed partial class Supervisor(
         return (index, outcome);
     }
 
-    private async Task<AgentTask[]> ReloadAsync(AgentTask[] outcomes, List<AgentTask> tree, List<int> indexes, CancellationToken cancellationToken)
+    /// <summary>Fills in the outcomes of the children at <paramref name="indexes"/> as they are stored now.</summary>
+    private async Task<AgentTask[]> ReloadAsync(Guid parentId, AgentTask[] outcomes, List<AgentTask> tree, List<int> indexes, CancellationToken cancellationToken)
     {
-        var fresh = (await children.LoadAsync(tree[0].ParentId!.Value, cancellationToken)).ToDictionary(child => child.Id);
+        var fresh = (await children.LoadAsync(parentId, cancellationToken)).ToDictionary(child => child.Id);
         foreach (var index in indexes)
         {
             outcomes[index] = fresh.GetValueOrDefault(tree[index].Id) ?? tree[index];
