@@ -12,8 +12,8 @@ namespace AgentApi.Agents;
 /// <summary>
 /// Runs one attempt of a task's agent: its system prompt, the session's earlier messages and the
 /// task input go to its model, and the tool calls the model makes are run and answered until the
-/// model replies with text. The agent's allowlist is checked here, on every call, whatever the
-/// model asks for.
+/// model replies with text. The agent's allowlist is checked here on every call, whatever the
+/// model requests.
 /// </summary>
 public sealed class AgentRunner(
     AgentCatalog catalog,
@@ -71,8 +71,8 @@ public sealed class AgentRunner(
                 CheckRepeats(task, call, identicalCalls, settings.MaxIdenticalToolCalls);
             }
 
-            // Spawns asked for together run together: that is how a model fans out. Other tools
-            // run one after another, in the order asked, since they may depend on each other.
+            // Spawns requested in one reply run in parallel, which is how a model fans out. Other
+            // tools run one after another, in the requested order, because they may depend on each other.
             var results = calls.Count > 1 && calls.All(call => call.Name == ToolNames.SpawnSubagent)
                 ? await Task.WhenAll(calls.Select(call => InvokeToolAsync(agent, call, toolContext, context, turn, cancellationToken)))
                 : await InvokeInOrderAsync(agent, calls, toolContext, context, turn, cancellationToken);

@@ -15,10 +15,10 @@ public sealed class TokenBudget(long limit, long alreadyUsed) : IDisposable
 
     public bool IsExceeded => Used > Limit;
 
-    /// <summary>Fires once the budget is exceeded.</summary>
+    /// <summary>A token that is cancelled once the budget is exceeded.</summary>
     public CancellationToken Token => _exceeded.Token;
 
-    /// <summary>Adds a call's tokens; returns false, and fires <see cref="Token"/>, when the total now exceeds the limit.</summary>
+    /// <summary>Adds a call's tokens. Returns false, and cancels <see cref="Token"/>, when the total now exceeds the limit.</summary>
     public bool Add(long tokens)
     {
         if (Interlocked.Add(ref _used, tokens) <= Limit)

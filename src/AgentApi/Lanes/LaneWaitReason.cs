@@ -12,6 +12,6 @@ public enum LaneWaitReason
     /// <summary>The lane's limit is 0.</summary>
     Paused,
 
-    /// <summary>Running work holds the lane's slots while it waits for a model provider's rate limit.</summary>
+    /// <summary>Running work occupies the lane's slots while it waits for a model provider's rate limit.</summary>
     RateLimited,
 }

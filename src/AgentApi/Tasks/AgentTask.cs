@@ -114,7 +114,7 @@ public sealed class AgentTask
     /// <summary>
     /// The session whose transcript the task continues: its session key, or for a top-level task
     /// in the <c>main</c> lane without one, the agent's main session <c>agent:&lt;agent&gt;:main</c>.
-    /// Only a session key that was given holds tasks to session order.
+    /// Only a session key given in the submission makes tasks wait for earlier ones of the session.
     /// </summary>
     public string? TranscriptKey =>
         SessionKey ?? (ParentId is null && Lane == Lanes.LaneNames.Main ? Agents.SessionKeys.MainOf(Agent) : null);

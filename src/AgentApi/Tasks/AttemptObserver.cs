@@ -3,9 +3,9 @@ using AgentApi.Agents;
 namespace AgentApi.Tasks;
 
 /// <summary>
-/// Records what one attempt's run does. Model and tool calls are kept and stored with the next
-/// write of the task (between turns, or with its outcome), so a one-turn run costs no extra
-/// write; a wait for a model's rate limit is stored at once, because someone may be watching.
+/// Records what one attempt's run does. Model and tool calls are stored with the task's next
+/// write (between turns, or with its outcome), so a one-turn run costs no extra write. A wait for
+/// a model's rate limit is stored at once, so that it shows while it lasts.
 /// </summary>
 internal sealed class AttemptObserver(
     TaskWorkItem item,

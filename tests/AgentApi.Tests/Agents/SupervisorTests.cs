@@ -17,7 +17,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task Decompose_FiveChildrenOf200Ms_WallTimeFollowsSubagentLaneLimit()
+    public async Task Decompose_FiveSlowChildren_FollowsLaneLimit()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
         await using var factory = await StartAsync(fake);
@@ -58,7 +58,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task CoordinationAll_OneChildFails_ParentSucceedsPartialWithStructuredError()
+    public async Task All_OneChildFails_PartialResult()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
         await using var factory = await StartAsync(fake);
@@ -85,7 +85,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task CoordinationAll_EveryChildFails_ParentFails()
+    public async Task All_EveryChildFails_ParentFails()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
         await using var factory = await StartAsync(fake);
@@ -105,7 +105,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task CoordinationFirst_FastChildWins_OthersCancelled()
+    public async Task First_FastChild_WinsOthersCancelled()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
         await using var factory = await StartAsync(fake);
@@ -127,7 +127,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task CoordinationAsCompleted_EachResultIsAParentEventInCompletionOrder()
+    public async Task AsCompleted_Results_EventsInCompletionOrder()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
         await using var factory = await StartAsync(fake);
@@ -158,7 +158,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task CoordinationFailFast_FirstFailureCancelsTheRestAndFailsParent()
+    public async Task FailFast_FirstFailure_CancelsTheRest()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
         await using var factory = await StartAsync(fake);
@@ -180,7 +180,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task CancelParent_RunningAndQueuedChildren_AllCancelledWithinOneSecond()
+    public async Task CancelParent_Children_CancelledWithinOneSecond()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
         await using var factory = await StartAsync(fake);
@@ -211,7 +211,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task ChildTimeout_ParentGoesOnAndSucceeds()
+    public async Task ChildTimeout_Parent_StillSucceeds()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
         await using var factory = await StartAsync(fake);
@@ -235,7 +235,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task ProviderLimitOfTwo_EightChildren_NeverMoreThanTwoInFlight()
+    public async Task ProviderLimit_EightChildren_TwoInFlight()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
         await using var factory = await StartAsync(fake, new()
@@ -258,7 +258,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
         Assert.Equal(8, parent.Children!.Count(child => child.Status == "succeeded"));
         Assert.Equal(2, fake.MaxConcurrentRequests);
 
-        // Children that waited for a permit said so in their events.
+        // Children that waited for a permit recorded a rate_limited event.
         var waited = 0;
         foreach (var child in parent.Children!)
         {
@@ -269,7 +269,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task CrashDuringThirdChild_Restart_FinishedChildrenAreNotRequestedAgain()
+    public async Task Restart_FinishedChildren_NotRequestedAgain()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
         var settings = new Dictionary<string, string?> { ["Dispatcher:ShutdownGracePeriod"] = "00:00:00.200" };
@@ -315,7 +315,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Submit_SubagentSessionWithSubtasks_Is403AndStoresNothing()
+    public async Task Submit_SubagentSessionFanOut_Is403()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
         await using var factory = await StartAsync(fake);
@@ -337,7 +337,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task TokenBudget_TreeGoesOver_StopsWithBudgetExceeded()
+    public async Task TokenBudget_Exceeded_FailsTree()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
         await using var factory = await StartAsync(fake);

@@ -5,7 +5,7 @@ using AgentApi.Tests.Infrastructure;
 namespace AgentApi.Tests.Agents;
 
 /// <summary>
-/// The tool loop end to end on PostgreSQL: the fake OpenAI-compatible server asks for tool calls,
+/// The tool loop end to end on PostgreSQL: the fake OpenAI-compatible server returns tool calls,
 /// the service runs them in the task's workspace and sends the results back.
 /// </summary>
 public sealed class ToolLoopTests : IAsyncLifetime
@@ -23,7 +23,7 @@ public sealed class ToolLoopTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ReadFile_ThenAnswer_ModelGetsTheFileAndTaskSucceeds()
+    public async Task ReadFile_ThenAnswer_Succeeds()
     {
         await using var factory = await StartAsync();
         using var client = factory.CreateAuthenticatedClient();
@@ -51,7 +51,7 @@ public sealed class ToolLoopTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ReadFile_PathTraversal_ToolErrorAndNothingOutsideIsRead()
+    public async Task ReadFile_PathTraversal_ToolError()
     {
         await using var factory = await StartAsync();
         using var client = factory.CreateAuthenticatedClient();
@@ -70,7 +70,7 @@ public sealed class ToolLoopTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task UnlistedTool_ModelAsksAnyway_RefusedWithErrorResult()
+    public async Task UnlistedTool_Called_ErrorResult()
     {
         await using var factory = await StartAsync();
         using var client = factory.CreateAuthenticatedClient();
@@ -88,7 +88,7 @@ public sealed class ToolLoopTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RepeatedIdenticalCall_RunStopsWithStepLimit()
+    public async Task RepeatedCall_StopsWithStepLimit()
     {
         await using var factory = await StartAsync();
         using var client = factory.CreateAuthenticatedClient();
@@ -103,7 +103,7 @@ public sealed class ToolLoopTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MaxTurns_DifferentCallsEachTurn_StopsAfterTheLimit()
+    public async Task MaxTurns_Reached_StopsRun()
     {
         await using var factory = await StartAsync(new() { ["Agents:MaxTurns"] = "3" });
         using var client = factory.CreateAuthenticatedClient();
@@ -119,7 +119,7 @@ public sealed class ToolLoopTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task SpawnFromSubagent_ReturnsForbiddenToTheModel()
+    public async Task SpawnFromSubagent_IsForbidden()
     {
         await using var factory = await StartAsync();
         using var client = factory.CreateAuthenticatedClient();
@@ -142,7 +142,7 @@ public sealed class ToolLoopTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task SpawnFromMainTask_TwoCallsInOneReply_BothChildrenRunAndAnswer()
+    public async Task TwoSpawnsInOneReply_RunInParallel()
     {
         await using var factory = await StartAsync();
         using var client = factory.CreateAuthenticatedClient();
@@ -163,7 +163,7 @@ public sealed class ToolLoopTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AskAgent_FromMainTask_RunsTheOtherAgentInTheNestedLane()
+    public async Task AskAgent_RunsInNestedLane()
     {
         await using var factory = await StartAsync();
         using var client = factory.CreateAuthenticatedClient();
@@ -185,7 +185,7 @@ public sealed class ToolLoopTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MainSession_SecondTask_ContinuesTheTranscriptAndChildStartsFresh()
+    public async Task MainSession_SecondTask_ContinuesTranscript()
     {
         await using var factory = await StartAsync();
         using var client = factory.CreateAuthenticatedClient();

@@ -14,7 +14,7 @@ public sealed class SimulatedChatClient(TimeSpan latency, TimeProvider timeProvi
     private const int EchoLength = 160;
     private const int MaxPlannedSubtasks = 3;
 
-    /// <summary>The schema name the supervisor's planner asks for.</summary>
+    /// <summary>The schema name of the supervisor's plan requests.</summary>
     private const string PlanSchemaName = "plan";
 
     public async Task<ChatResponse> GetResponseAsync(
@@ -71,7 +71,7 @@ public sealed class SimulatedChatClient(TimeSpan latency, TimeProvider timeProvi
     }
 
     /// <summary>
-    /// A plan for a supervisor that asks for one: a subtask per sentence of the input, at most
+    /// Builds a plan for a supervisor that requests one: a subtask per sentence of the input, at most
     /// three, so that decomposition works end to end without a model.
     /// </summary>
     internal static string ComposePlan(IReadOnlyList<ChatMessage> messages)

@@ -4,7 +4,7 @@ using AgentApi.Lanes;
 namespace AgentApi.Agents.Tools;
 
 /// <summary>
-/// <c>ask_agent</c>: one agent asks another a question, as a tool call. The asked agent runs as
+/// <c>ask_agent</c>: one agent calls another as a tool. The asked agent runs as
 /// a child task in the <c>nested</c> lane, in a fresh session in which it can spawn nothing.
 /// </summary>
 public sealed class AskAgentTool(AgentCatalog catalog) : IAgentTool

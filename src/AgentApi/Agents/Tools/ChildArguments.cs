@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace AgentApi.Agents.Tools;
 
-/// <summary>Reads the arguments of spawn_subagent and ask_agent, and words a child's outcome for the model.</summary>
+/// <summary>Reads the arguments of spawn_subagent and ask_agent, and formats a child's outcome for the model.</summary>
 internal static class ChildArguments
 {
     public static (string Agent, string Input) Read(JsonElement arguments, AgentCatalog catalog, bool agentRequired)

@@ -5,7 +5,7 @@ namespace AgentApi.Agents.Tools;
 
 /// <summary>
 /// <c>spawn_subagent</c>: runs a specialist agent on a subtask as a child task in the
-/// <c>subagent</c> lane, in a fresh session, and returns its answer. Subagents may not use it.
+/// <c>subagent</c> lane, in a fresh session, and returns its final reply. Subagents may not use it.
 /// </summary>
 public sealed class SpawnSubagentTool(AgentCatalog catalog) : IAgentTool
 {

@@ -1,6 +1,6 @@
 namespace AgentApi.Agents.Tools;
 
-/// <summary>What a tool call knows of the run that makes it.</summary>
+/// <summary>The details of the run that a tool call receives.</summary>
 /// <param name="TaskId">The task whose agent calls the tool.</param>
 /// <param name="AgentName">The calling agent.</param>
 /// <param name="SessionKey">The session of the run; subagent sessions contain <c>:subagent:</c>.</param>

@@ -2,7 +2,7 @@ using System.Collections.Frozen;
 
 namespace AgentApi.Agents.Tools;
 
-/// <summary>The names of the tools an agent definition may list, as the model sees them.</summary>
+/// <summary>The names of the tools an agent definition may list, as they are declared to the model.</summary>
 public static class ToolNames
 {
     public const string ReadFile = "read_file";

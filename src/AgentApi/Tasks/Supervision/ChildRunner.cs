@@ -4,9 +4,9 @@ using AgentApi.Lanes;
 namespace AgentApi.Tasks.Supervision;
 
 /// <summary>
-/// Runs one claimed child in its lane and waits for it. The child is an ordinary task attempt,
-/// with its own retries, deadline and events; what it shares with its parent is the token budget
-/// and the cancellation: stopping the parent stops the child, never the other way round.
+/// Runs one claimed child in its lane and waits for it. The child is an ordinary task attempt
+/// with its own retries, deadline and events. It shares the token budget and the cancellation
+/// with its parent, so stopping the parent stops the child, but a child never stops its parent.
 /// </summary>
 public sealed class ChildRunner(
     TaskRunner runner,

@@ -25,7 +25,7 @@ internal sealed class Spawner(
     {
         if (parent.ParentId is not null && parent.Lane == LaneNames.Nested)
         {
-            throw new ToolException("forbidden", "An agent that another agent asked may not start further agents; answer with what you have.");
+            throw new ToolException("forbidden", "An agent called through ask_agent may not start further agents. Reply with what you have.");
         }
 
         if (Interlocked.Increment(ref _waiting) > options.MaxWaitingSpawns)

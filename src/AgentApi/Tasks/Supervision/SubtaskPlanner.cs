@@ -74,7 +74,7 @@ public sealed class SubtaskPlanner(AgentRunner agents, AgentCatalog catalog, IOp
         }
     }
 
-    /// <summary>Reads a plan, or says what is wrong with it.</summary>
+    /// <summary>Parses a plan, or returns the reason it is invalid.</summary>
     public (List<SubtaskRequest>? Plan, string? Problem) Parse(string text)
     {
         var json = StripCodeFence(text);

@@ -7,7 +7,7 @@ namespace AgentApi.Tasks.Supervision;
 
 public sealed partial class Supervisor
 {
-    /// <summary>Most characters of one child's result passed to the synthesis step.</summary>
+    /// <summary>Maximum characters of one child's result passed to the synthesis step.</summary>
     private const int MaxResultCharacters = 20_000;
 
     /// <summary>
@@ -44,7 +44,7 @@ public sealed partial class Supervisor
             return new AgentRunResult(winner.ResultText ?? string.Empty, winner.ResultModel, null, null);
         }
 
-        // as_completed combines in the order the results came in; the other modes in subtask order.
+        // as_completed combines the results in the order they arrived, the other modes in subtask order.
         var ordered = parent.Coordination == TaskCoordination.AsCompleted
             ? outcomes.OrderBy(child => child.FinishedAt).ThenBy(child => child.SubtaskIndex).ToList()
             : outcomes.OrderBy(child => child.SubtaskIndex).ToList();
