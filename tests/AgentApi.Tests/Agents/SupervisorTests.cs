@@ -290,6 +290,9 @@ public sealed class SupervisorTests(ITestOutputHelper output)
 
             await AgentApiFactory.WaitForTaskAsync(client, id,
                 task => task.Children is [{ Status: "succeeded" }, { Status: "succeeded" }, { Status: "running" }], Timeout);
+
+            // C counts as running before its request arrives, and only the hang rule may answer it.
+            await fake.WaitForRequestsAsync(3, Timeout);
             fake.RemoveRule(hang);
         }
         finally
