@@ -114,6 +114,23 @@ public sealed class AgentRunner(
         return new AgentRunResult(response.Text, response.ModelId ?? usage.Model, usage.Input, usage.Output);
     }
 
+    /// <summary>
+    /// Adds a task's input and final reply to its session, for a run without a tool loop of its
+    /// own, such as a supervisor's, so the conversation continues from it.
+    /// </summary>
+    public Task RecordExchangeAsync(AgentTask task, string reply, CancellationToken cancellationToken)
+    {
+        if (task.TranscriptKey is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        var transcript = new SessionTranscriptBuilder(task, task.Agent, timeProvider);
+        transcript.AddUser(task.Input);
+        transcript.AddAssistant(reply, []);
+        return sessions.AppendAsync(transcript.Messages, cancellationToken);
+    }
+
     private AgentDefinition FindAgent(string name) =>
         catalog.Find(name) ?? throw new AgentRunException("unknown_agent", $"Agent '{name}' is not defined any more.");
 

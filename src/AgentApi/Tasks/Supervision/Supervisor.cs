@@ -44,7 +44,9 @@ public sealed partial class Supervisor(
             throw budget.ExceededError();
         }
 
-        return await CombineAsync(parentItem, parent, outcomes, context, cancellationToken);
+        var result = await CombineAsync(parentItem, parent, outcomes, context, cancellationToken);
+        await agents.RecordExchangeAsync(parent, result.Text, cancellationToken);
+        return result;
     }
 
     /// <summary>The spawner a plain run's spawn_subagent and ask_agent tools use.</summary>
