@@ -43,9 +43,9 @@ public sealed class TaskSubmissionValidator(AgentCatalog agents, LaneCatalog lan
             Add(errors, "maxAttempts", $"Must be between 1 and {limits.MaxAttemptsLimit}; got {attempts}.");
         }
 
-        if (request.Workspace is { } workspace && !WorkspaceNames.IsValid(workspace))
+        if (request.Workspace is { } workspace && !WorkspaceProvider.IsValidName(workspace))
         {
-            Add(errors, "workspace", $"'{Quote(workspace)}' is not allowed; use 1 to {WorkspaceNames.MaxLength} letters, digits, '.', '_' or '-', not '.' or '..'.");
+            Add(errors, "workspace", $"'{Quote(workspace)}' is not allowed; use 1 to 64 letters, digits, '.', '_' or '-', not '.' or '..'.");
         }
 
         if (request.TokenBudget is { } budget && budget < 1)
