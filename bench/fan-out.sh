@@ -23,20 +23,19 @@ Answer briefly.
 AGENT
 
 dotnet build -c Release "$root/src/AgentApi" > "$work/build.log"
-Storage__DataDirectory="$work/data" Agents__Directory="$work/agents" \
+key="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+Auth__ApiKeys__0="$key" Storage__DataDirectory="$work/data" Agents__Directory="$work/agents" \
 Lanes__subagent__MaxConcurrent=100 Tasks__MaxChildren="$children" \
 Models__Default__LatencyMs=0 Models__Worker__Provider=simulated Models__Worker__LatencyMs=100 \
 Logging__LogLevel__Default=Warning \
     dotnet "$root/src/AgentApi/bin/Release/net10.0/AgentApi.dll" --urls "http://127.0.0.1:$port" > "$work/service.log" 2>&1 &
 pid=$!
 
-key=""
-for _ in $(seq 1 100); do
-    key=$(sed -n 's/^  API key: *//p' "$work/service.log")
-    [ -n "$key" ] && break
+for _ in $(seq 1 150); do
+    curl -sf "http://127.0.0.1:$port/health/ready" > /dev/null && break
     sleep 0.2
 done
-[ -n "$key" ] || { echo "no key was printed; see the log:" >&2; cat "$work/service.log" >&2; exit 1; }
+curl -sf "http://127.0.0.1:$port/health/ready" > /dev/null || { echo "the service did not start; see the log:" >&2; cat "$work/service.log" >&2; exit 1; }
 
 body=$(python3 -c "import json,sys; n=int(sys.argv[1]); print(json.dumps({'input':'Fan out','subtasks':[{'agent':'worker','input':f'child {i}'} for i in range(n)]}))" "$children")
 id=$(curl -s -X POST "http://127.0.0.1:$port/api/tasks" -H "X-Api-Key: $key" -H 'Content-Type: application/json' \

@@ -8,4 +8,7 @@ public sealed record AgentRunResult(string Text, string? Model, long? InputToken
 
     /// <summary>Whether the text combines only some children's results because others failed.</summary>
     public bool Partial { get; init; }
+
+    /// <summary>The run's session transcript entries, stored with the task's outcome; empty when the task has no session.</summary>
+    public IReadOnlyList<Sessions.SessionMessage> Transcript { get; init; } = [];
 }

@@ -62,8 +62,11 @@ public sealed class AgentRunner(
             transcript.AddAssistant(response.Text, calls);
             if (calls.Count == 0)
             {
-                await StoreTranscriptAsync(task, transcript, cancellationToken);
-                return new AgentRunResult(response.Text, response.ModelId ?? usage.Model, usage.Input, usage.Output) { Turns = turn };
+                return new AgentRunResult(response.Text, response.ModelId ?? usage.Model, usage.Input, usage.Output)
+                {
+                    Turns = turn,
+                    Transcript = task.TranscriptKey is null ? [] : transcript.Messages,
+                };
             }
 
             foreach (var call in calls)
@@ -115,20 +118,20 @@ public sealed class AgentRunner(
     }
 
     /// <summary>
-    /// Adds a task's input and final reply to its session, for a run without a tool loop of its
-    /// own, such as a supervisor's, so the conversation continues from it.
+    /// Returns the transcript entries of a task's input and final reply, for a run without a tool
+    /// loop of its own, such as a supervisor's, so the conversation continues from it.
     /// </summary>
-    public Task RecordExchangeAsync(AgentTask task, string reply, CancellationToken cancellationToken)
+    public IReadOnlyList<SessionMessage> Exchange(AgentTask task, string reply)
     {
         if (task.TranscriptKey is null)
         {
-            return Task.CompletedTask;
+            return [];
         }
 
         var transcript = new SessionTranscriptBuilder(task, task.Agent, timeProvider);
         transcript.AddUser(task.Input);
         transcript.AddAssistant(reply, []);
-        return sessions.AppendAsync(transcript.Messages, cancellationToken);
+        return transcript.Messages;
     }
 
     private AgentDefinition FindAgent(string name) =>
@@ -284,14 +287,6 @@ public sealed class AgentRunner(
 
     private static (string Text, string? ErrorCode) ErrorResult(string code, string message) =>
         ($"Error ({code}): {message}", code);
-
-    private async Task StoreTranscriptAsync(AgentTask task, SessionTranscriptBuilder transcript, CancellationToken cancellationToken)
-    {
-        if (task.TranscriptKey is not null)
-        {
-            await sessions.AppendAsync(transcript.Messages, cancellationToken);
-        }
-    }
 
     /// <summary>Tokens of every model call of one run.</summary>
     private sealed class UsageTotals

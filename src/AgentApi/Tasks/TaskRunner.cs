@@ -300,6 +300,7 @@ public sealed partial class TaskRunner(
                 task.ResultModel = result.Model;
                 task.ResultPartial = result.Partial;
                 task.ProgressPercent = 100;
+                events.AddTranscript(result.Transcript);
             }
 
             task.LeaseOwner = null;

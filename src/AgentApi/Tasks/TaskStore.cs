@@ -8,9 +8,20 @@ namespace AgentApi.Tasks;
 /// one transaction; the task's <see cref="AgentTask.LastSequence"/> is the concurrency token, so
 /// concurrent writers retry instead of storing two events with one sequence.
 /// </summary>
-public sealed class TaskStore(IDbContextFactory<AgentDbContext> dbFactory, TimeProvider timeProvider)
+public sealed partial class TaskStore
 {
     private const int MaxConflictRetries = 8;
+
+    private readonly IDbContextFactory<AgentDbContext> dbFactory;
+    private readonly TimeProvider timeProvider;
+    private readonly GroupCommitQueue<PendingUpdate> _batches;
+
+    public TaskStore(IDbContextFactory<AgentDbContext> dbFactory, TimeProvider timeProvider)
+    {
+        this.dbFactory = dbFactory;
+        this.timeProvider = timeProvider;
+        _batches = new GroupCommitQueue<PendingUpdate>(SaveBatchAsync, static (update, exception) => update.Fail(exception), static update => update.Id);
+    }
 
     public async Task<AgentTask?> FindAsync(Guid id, CancellationToken cancellationToken)
     {
@@ -54,7 +65,25 @@ public sealed class TaskStore(IDbContextFactory<AgentDbContext> dbFactory, TimeP
     /// Returns null when the task does not exist. <paramref name="change"/> may run more than once
     /// when another writer got there first, so it must only touch the task and the buffer.
     /// </summary>
-    public async Task<TaskChange<TResult>?> UpdateAsync<TResult>(
+    /// <remarks>
+    /// Changes that arrive while a save is under way are saved together in the next one, in one
+    /// transaction (group commit), so a burst of children starting and finishing costs a few
+    /// round trips instead of one each. A batch that fails is retried change by change, which is
+    /// also where write conflicts and storage failures reach the caller.
+    /// </remarks>
+    public Task<TaskChange<TResult>?> UpdateAsync<TResult>(
+        Guid id,
+        Func<AgentTask, TaskEventBuffer, TResult> change,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var pending = new PendingUpdate<TResult>(this, id, change, cancellationToken);
+        _batches.Add(pending);
+        return pending.Completion.Task;
+    }
+
+    /// <summary>Applies one change in a transaction of its own, retrying when another writer changed the task first.</summary>
+    private async Task<TaskChange<TResult>?> UpdateAloneAsync<TResult>(
         Guid id,
         Func<AgentTask, TaskEventBuffer, TResult> change,
         CancellationToken cancellationToken)
@@ -81,6 +110,46 @@ public sealed class TaskStore(IDbContextFactory<AgentDbContext> dbFactory, TimeP
             {
                 // Another writer changed the task since it was read: read it again and redo the change.
             }
+        }
+    }
+
+    /// <summary>Saves a batch of changes of different tasks in one transaction.</summary>
+    private async Task SaveBatchAsync(IReadOnlyList<PendingUpdate> batch)
+    {
+        if (batch.Count == 1)
+        {
+            await batch[0].RunAloneAsync();
+            return;
+        }
+
+        try
+        {
+            await using var db = dbFactory.CreateDbContext();
+            var ids = batch.Select(update => update.Id).ToList();
+            var tasks = await db.Tasks.Where(task => ids.Contains(task.Id)).ToDictionaryAsync(task => task.Id);
+            foreach (var update in batch)
+            {
+                if (tasks.TryGetValue(update.Id, out var task))
+                {
+                    var buffer = new TaskEventBuffer();
+                    update.Apply(task, buffer);
+                    update.Saved(task, AppendEvents(db, task, buffer));
+                }
+            }
+
+            await db.SaveChangesAsync();
+        }
+        catch (Exception)
+        {
+            // One change, its task or the database failed the batch: each change runs again on
+            // its own, which retries conflicts and reports any failure to its own caller.
+            await Task.WhenAll(batch.Select(update => update.RunAloneAsync()));
+            return;
+        }
+
+        foreach (var update in batch)
+        {
+            update.Complete();
         }
     }
 
@@ -132,6 +201,13 @@ public sealed class TaskStore(IDbContextFactory<AgentDbContext> dbFactory, TimeP
             };
             db.TaskEvents.Add(taskEvent);
             events.Add(taskEvent);
+        }
+
+        foreach (var message in buffer.Transcript)
+        {
+            // A change may run again after a failed save, which can have given the entry an id.
+            message.Id = 0;
+            db.SessionMessages.Add(message);
         }
 
         return events;

@@ -4,7 +4,10 @@ using Microsoft.Extensions.AI;
 
 namespace AgentApi.Agents.Sessions;
 
-/// <summary>Stores and reads session transcripts. A session exists once it has a message.</summary>
+/// <summary>
+/// Reads session transcripts. A session exists once it has a message; a run's entries are stored
+/// with its task's outcome, in the same transaction.
+/// </summary>
 public sealed class SessionStore(IDbContextFactory<AgentDbContext> dbFactory)
 {
     /// <summary>The session's latest user and assistant texts, oldest first, for a new run to continue the conversation.</summary>
@@ -25,18 +28,6 @@ public sealed class SessionStore(IDbContextFactory<AgentDbContext> dbFactory)
             .ToListAsync(cancellationToken);
         latest.Reverse();
         return latest.Select(message => new ChatMessage(new ChatRole(message.Role), message.Text)).ToList();
-    }
-
-    public async Task AppendAsync(IReadOnlyList<SessionMessage> messages, CancellationToken cancellationToken)
-    {
-        if (messages.Count == 0)
-        {
-            return;
-        }
-
-        await using var db = dbFactory.CreateDbContext();
-        db.SessionMessages.AddRange(messages);
-        await db.SaveChangesAsync(cancellationToken);
     }
 
     /// <summary>Sessions with the newest activity first, optionally of one agent.</summary>

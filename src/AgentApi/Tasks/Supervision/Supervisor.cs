@@ -45,8 +45,7 @@ public sealed partial class Supervisor(
         }
 
         var result = await CombineAsync(parentItem, parent, outcomes, context, cancellationToken);
-        await agents.RecordExchangeAsync(parent, result.Text, cancellationToken);
-        return result;
+        return result with { Transcript = agents.Exchange(parent, result.Text) };
     }
 
     /// <summary>The spawner a plain run's spawn_subagent and ask_agent tools use.</summary>

@@ -1,0 +1,60 @@
+namespace AgentApi.Tasks;
+
+public sealed partial class TaskStore
+{
+    /// <summary>One change waiting to be saved, with the caller's result type hidden.</summary>
+    private abstract class PendingUpdate(Guid id)
+    {
+        public Guid Id { get; } = id;
+
+        /// <summary>Runs the change on the task loaded for the batch.</summary>
+        public abstract void Apply(AgentTask task, TaskEventBuffer events);
+
+        /// <summary>Keeps what the batch will report once it is saved.</summary>
+        public abstract void Saved(AgentTask task, IReadOnlyList<TaskEvent> events);
+
+        /// <summary>Reports the saved change, or null when the task did not exist.</summary>
+        public abstract void Complete();
+
+        /// <summary>Saves the change in a transaction of its own and reports how that went.</summary>
+        public abstract Task RunAloneAsync();
+
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class PendingUpdate<TResult>(
+        TaskStore store,
+        Guid id,
+        Func<AgentTask, TaskEventBuffer, TResult> change,
+        CancellationToken cancellationToken) : PendingUpdate(id)
+    {
+        private TResult _result = default!;
+        private TaskChange<TResult>? _saved;
+
+        public TaskCompletionSource<TaskChange<TResult>?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Apply(AgentTask task, TaskEventBuffer events) => _result = change(task, events);
+
+        public override void Saved(AgentTask task, IReadOnlyList<TaskEvent> events) => _saved = new TaskChange<TResult>(task, _result, events);
+
+        public override void Complete() => Completion.TrySetResult(_saved);
+
+        public override void Fail(Exception exception) => Completion.TrySetException(exception);
+
+        public override async Task RunAloneAsync()
+        {
+            try
+            {
+                Completion.TrySetResult(await store.UpdateAloneAsync(Id, change, cancellationToken));
+            }
+            catch (OperationCanceledException exception) when (cancellationToken.IsCancellationRequested)
+            {
+                Completion.TrySetCanceled(exception.CancellationToken);
+            }
+            catch (Exception exception)
+            {
+                Completion.TrySetException(exception);
+            }
+        }
+    }
+}
