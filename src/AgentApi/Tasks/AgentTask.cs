@@ -111,6 +111,16 @@ public sealed class AgentTask
 
     public bool IsFinished => Status.IsFinished();
 
+    /// <summary>A copy of the task as its next attempt will store it when it starts at <paramref name="now"/>.</summary>
+    public AgentTask AsRunning(DateTimeOffset now)
+    {
+        var running = (AgentTask)MemberwiseClone();
+        running.Status = AgentTaskStatus.Running;
+        running.Attempts++;
+        running.StartedAt ??= now;
+        return running;
+    }
+
     /// <summary>
     /// The session whose transcript the task continues: its session key, or for a top-level task
     /// in the <c>main</c> lane without one, the agent's main session <c>agent:&lt;agent&gt;:main</c>.

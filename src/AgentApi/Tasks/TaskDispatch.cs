@@ -125,6 +125,7 @@ public sealed class TaskDispatch(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await dispatcher.StopAsync(cancellationToken);
+        await runner.DrainFinishingAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 
         try
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using AgentApi.Agents;
 using AgentApi.Agents.Models;
 using AgentApi.Lanes;
@@ -24,6 +25,11 @@ public sealed partial class TaskRunner(
     ILogger<TaskRunner> logger)
 {
     private readonly ResiliencePipeline _storageRetry = StorageRetry.Create(timeProvider);
+    private readonly ConcurrentDictionary<Task, bool> _finishing = new();
+
+    /// <summary>Waits for the outcomes still being stored after their attempts gave back their lane slots.</summary>
+    internal Task DrainFinishingAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(_finishing.Keys).WaitAsync(cancellationToken);
 
     internal async ValueTask<bool> RunAttemptAsync(TaskWorkItem item, CancellationToken shutdownToken)
     {
@@ -35,6 +41,11 @@ public sealed partial class TaskRunner(
 
         try
         {
+            if (item.StartsWithoutWaiting)
+            {
+                return await RunChildAttemptAsync(item, observer, linked.Token, startedAt);
+            }
+
             var task = await StartAttemptAsync(item);
             if (task is null)
             {
@@ -49,6 +60,13 @@ public sealed partial class TaskRunner(
 
             var context = new AgentRunContext(observer, budget);
             var result = await RunWithRetriesAsync(item, task, context, linked.Token);
+            if (item.MayFinishOutsideLane)
+            {
+                // The lane slot goes to the next item while this outcome is stored.
+                item.Finishing = Track(FinishSucceededAsync(item, result, startedAt));
+                return true;
+            }
+
             await FinishAsync(item, AgentTaskStatus.Succeeded, result: result);
             TasksLog.Succeeded(logger, task.Id, (long)timeProvider.GetElapsedTime(startedAt).TotalMilliseconds, result.Model);
             return true;
@@ -99,6 +117,76 @@ public sealed partial class TaskRunner(
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Runs a child's attempt while the write that marks it running is still being saved, so that
+    /// write costs the fan-out no time. When the write finds the child must not run (finished, or
+    /// cancelled through the database), the run is cancelled and its result thrown away.
+    /// </summary>
+    private async Task<bool> RunChildAttemptAsync(TaskWorkItem item, AttemptObserver observer, CancellationToken cancellationToken, long startedAt)
+    {
+        var starting = StartAttemptAsync(item);
+        using var notStarted = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var expected = item.Task.AsRunning(timeProvider.GetUtcNow());
+        var running = RunWithRetriesAsync(item, expected, new AgentRunContext(observer, item.Budget), notStarted.Token);
+
+        AgentTask? started;
+        try
+        {
+            started = await starting;
+        }
+        catch
+        {
+            await notStarted.CancelAsync();
+            await running.ContinueWith(static _ => { }, TaskScheduler.Default);
+            throw;
+        }
+
+        if (started is null)
+        {
+            await notStarted.CancelAsync();
+            await running.ContinueWith(static _ => { }, TaskScheduler.Default);
+            return false;
+        }
+
+        var result = await running;
+        item.Finishing = Track(FinishSucceededAsync(item, result, startedAt));
+        return true;
+    }
+
+    /// <summary>Stores a success outside the lane, handling a failure to store it as the attempt would have.</summary>
+    private async Task FinishSucceededAsync(TaskWorkItem item, AgentRunResult result, long startedAt)
+    {
+        try
+        {
+            await FinishAsync(item, AgentTaskStatus.Succeeded, result: result);
+            TasksLog.Succeeded(logger, item.Task.Id, (long)timeProvider.GetElapsedTime(startedAt).TotalMilliseconds, result.Model);
+        }
+        catch (LeaseLostException)
+        {
+            TasksLog.LeaseLost(logger, item.Task.Id, item.Task.LeaseToken);
+        }
+        catch (Exception exception) when (StorageRetry.IsStorageFailure(exception))
+        {
+            TasksLog.OutcomeNotStored(logger, item.Task.Id, exception);
+        }
+        catch (Exception exception)
+        {
+            TasksLog.UnexpectedError(logger, item.Task.Id, exception);
+        }
+    }
+
+    private Task Track(Task finishing)
+    {
+        _finishing.TryAdd(finishing, true);
+        _ = finishing.ContinueWith(
+            static (done, state) => ((ConcurrentDictionary<Task, bool>)state!).TryRemove(done, out _),
+            _finishing,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        return finishing;
     }
 
     /// <summary>Records why a task left its lane without running: its deadline or a cancel request.</summary>

@@ -69,7 +69,24 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
     /// <summary>The task as its attempt last stored it, once it has finished here; null otherwise.</summary>
     public AgentTask? Outcome { get; set; }
 
-    /// <summary>Completes when the work has ended, one way or another.</summary>
+    /// <summary>
+    /// Whether a successful attempt may give its lane slot back before its outcome is stored.
+    /// Only when no later task continues its transcript: a task of a shared session must be
+    /// stored before the next one of that session reads the history.
+    /// </summary>
+    public bool MayFinishOutsideLane => Task.TranscriptKey is not { } key || Agents.SessionKeys.IsSubagent(key);
+
+    /// <summary>
+    /// Whether the attempt may call its model before the write that marks it running is saved: a
+    /// child in a subagent session, which only its parent's process cancels, and which may also
+    /// finish outside the lane.
+    /// </summary>
+    public bool StartsWithoutWaiting => Task.ParentId is not null && MayFinishOutsideLane;
+
+    /// <summary>The storing of a success that goes on after the attempt gave back its slot; null otherwise.</summary>
+    internal Task? Finishing { get; set; }
+
+    /// <summary>Completes when the work has ended and its outcome is stored, one way or another.</summary>
     public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private static LanePriority ToLanePriority(TaskPriority priority) => priority switch
@@ -94,7 +111,19 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
         }
         finally
         {
-            Completion.TrySetResult();
+            if (Finishing is { } finishing)
+            {
+                _ = finishing.ContinueWith(
+                    static (_, state) => ((TaskWorkItem)state!).Completion.TrySetResult(),
+                    this,
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+            else
+            {
+                Completion.TrySetResult();
+            }
         }
     }
 
