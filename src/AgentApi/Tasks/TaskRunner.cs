@@ -190,15 +190,8 @@ public sealed partial class TaskRunner(
     }
 
     /// <summary>Records why a task left its lane without running: its deadline or a cancel request.</summary>
-    internal void OnRemovedFromLane(TaskWorkItem item, LaneRemovalReason reason)
-    {
-        if (reason != LaneRemovalReason.Cancelled)
-        {
-            return;
-        }
-
-        _ = FinishRemovedAsync(item);
-    }
+    internal Task OnRemovedFromLane(TaskWorkItem item, LaneRemovalReason reason) =>
+        reason == LaneRemovalReason.Cancelled ? FinishRemovedAsync(item) : Task.CompletedTask;
 
     private async Task FinishRemovedAsync(TaskWorkItem item)
     {

@@ -129,7 +129,13 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
 
     protected internal override void OnRemoved(LaneRemovalReason reason)
     {
-        _runner.OnRemovedFromLane(this, reason);
-        Completion.TrySetResult();
+        // Completes once the removal is stored, so whoever waits for the item (a parent waiting
+        // for its child) reads the final state.
+        _ = _runner.OnRemovedFromLane(this, reason).ContinueWith(
+            static (_, state) => ((TaskWorkItem)state!).Completion.TrySetResult(),
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 }

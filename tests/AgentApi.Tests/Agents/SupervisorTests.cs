@@ -127,6 +127,32 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task First_WaitingSiblings_ReportedCancelled()
+    {
+        await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
+        await using var factory = await StartAsync(fake, new() { ["Lanes:subagent:MaxConcurrent"] = "1" });
+        using var client = factory.CreateAuthenticatedClient();
+        fake.WhenLastUserMessageContains("winner", FakeReply.Text("winner answer"));
+        fake.WhenLastUserMessageContains("waits", FakeReply.Hang());
+
+        var id = await factory.SubmitAsync(client, new
+        {
+            input = "Only the first matters",
+            coordination = "first",
+            subtasks = new[] { new { input = "winner" }, new { input = "waits one" }, new { input = "waits two" } },
+        });
+        var parent = await AgentApiFactory.WaitForFinishAsync(client, id, Timeout);
+
+        Assert.Equal("succeeded", parent.Status);
+        Assert.Equal(["succeeded", "cancelled", "cancelled"], parent.Children!.Select(child => child.Status));
+        var completed = (await GetEventsAsync(client, id)).Where(e => e.Type == "child_completed").ToList();
+        Assert.Equal(3, completed.Count);
+        Assert.Equal(["succeeded", "cancelled", "cancelled"], completed
+            .OrderBy(e => e.Data!.Value.GetProperty("subtaskIndex").GetInt32())
+            .Select(e => e.Data!.Value.GetProperty("status").GetString()));
+    }
+
+    [Fact]
     public async Task AsCompleted_Results_EventsInCompletionOrder()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
