@@ -142,8 +142,13 @@ public sealed partial class TaskStore
         catch (Exception)
         {
             // One change, its task or the database failed the batch: each change runs again on
-            // its own, which retries conflicts and reports any failure to its own caller.
-            await Task.WhenAll(batch.Select(update => update.RunAloneAsync()));
+            // its own, which retries conflicts and reports any failure to its own caller. One at a
+            // time, so that a failed batch does not take a connection per change from the pool.
+            foreach (var update in batch)
+            {
+                await update.RunAloneAsync();
+            }
+
             return;
         }
 
