@@ -81,6 +81,12 @@ public sealed class TaskSubmissionValidator(AgentCatalog agents, LaneCatalog lan
             return;
         }
 
+        if (subtasks.Count == 0)
+        {
+            Add(errors, "subtasks", "Give at least one subtask, or leave 'subtasks' out.");
+            return;
+        }
+
         if (subtasks.Count > limits.MaxChildren)
         {
             Add(errors, "subtasks", $"At most {limits.MaxChildren} subtasks are allowed (setting Tasks:MaxChildren); got {subtasks.Count}.");

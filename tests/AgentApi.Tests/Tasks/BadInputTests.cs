@@ -35,6 +35,7 @@ public sealed class BadInputTests(PostgresAppFixture fixture) : IClassFixture<Po
         { "POST", "/api/tasks", Json, """{"input":"x","workspace":".."}""", 400, "workspace" },
         { "POST", "/api/tasks", Json, """{"input":"x","workspace":"a/b"}""", 400, "workspace" },
         { "POST", "/api/tasks", Json, """{"input":"x","tokenBudget":0}""", 400, "tokenBudget" },
+        { "POST", "/api/tasks", Json, """{"input":"x","subtasks":[]}""", 400, "subtasks" },
         { "POST", "/api/tasks", Json, """{"input":"x","decompose":true,"subtasks":[{"input":"y"}]}""", 400, "decompose" },
         { "POST", "/api/tasks", Json, """{"input":"x","subtasks":[{"input":"y","timeoutSeconds":0}]}""", 400, "subtasks[0].timeoutSeconds" },
         { "POST", "/api/tasks", Json, """{"input":"x","subtasks":[{"input":"1"},{"input":"2"},{"input":"3"},{"input":"4"},{"input":"5"},{"input":"6"},{"input":"7"},{"input":"8"},{"input":"9"},{"input":"10"},{"input":"11"}]}""", 400, "subtasks" },
