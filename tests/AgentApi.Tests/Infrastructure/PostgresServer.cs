@@ -260,7 +260,9 @@ public static class PostgresServer
                     "-c fsync=off",
                     "-c synchronous_commit=off",
                     "-c full_page_writes=off",
-                    "-c max_connections=300");
+                    // Each test host may hold up to 80 connections (EF Core 50, Hangfire 30), and
+                    // test classes run in parallel; 300 ran out on a loaded machine.
+                    "-c max_connections=500");
                 try
                 {
                     await RunAsync(
