@@ -79,13 +79,13 @@ public sealed class ReadFileTool(IOptions<ToolOptions> options) : IAgentTool
             throw new ToolException("binary_file", $"'{path}' is a binary file. The read_file tool returns text files only.");
         }
 
-        using var reader = new StreamReader(fullPath, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var stream = new StreamReader(fullPath, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        var reader = new BoundedLineReader(stream, MaxLineLength);
         var output = new StringBuilder();
         var usedBytes = 0;
         var lineNumber = 0;
         var shownLines = 0;
-        string? line;
-        while ((line = await reader.ReadLineAsync(cancellationToken)) is not null)
+        while (await reader.ReadLineAsync(cancellationToken) is ({ } line, var fullLength))
         {
             lineNumber++;
             if (lineNumber < offset)
@@ -98,9 +98,9 @@ public sealed class ReadFileTool(IOptions<ToolOptions> options) : IAgentTool
                 return output.Append(CultureInfo.InvariantCulture, $"[Stopped after {limit} lines as requested. More lines follow. Call again with offset {lineNumber} to continue.]").ToString();
             }
 
-            if (line.Length > MaxLineLength)
+            if (fullLength > MaxLineLength)
             {
-                line = string.Concat(line.AsSpan(0, MaxLineLength), $" [line cut off after {MaxLineLength} of {line.Length} characters]");
+                line = string.Concat(line, $" [line cut off after {MaxLineLength} of {fullLength} characters]");
             }
 
             var prefix = string.Create(CultureInfo.InvariantCulture, $"{lineNumber,6}\t");

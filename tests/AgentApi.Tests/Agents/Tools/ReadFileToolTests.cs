@@ -21,6 +21,22 @@ public sealed class ReadFileToolTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadFile_HugeLine_IsCutWithItsLength()
+    {
+        _sandbox.WriteFile("wide.txt", "short\r\n" + new string('a', 3_000_000) + "\rlast\n");
+        var tool = new ReadFileTool(ToolSandbox.Options());
+
+        var result = await _sandbox.InvokeAsync(tool, new { path = "wide.txt" });
+
+        var lines = result.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.Equal("     1\tshort", lines[0]);
+        Assert.EndsWith(" of 3000000 characters]", lines[1], StringComparison.Ordinal);
+        Assert.True(lines[1].Length < 3000, $"The cut line is {lines[1].Length} characters long.");
+        Assert.Equal("     3\tlast", lines[2]);
+    }
+
+    [Fact]
     public async Task ReadFile_OffsetAndLimit_ReturnsRange()
     {
         _sandbox.WriteFile("lines.txt", string.Join('\n', Enumerable.Range(1, 10).Select(i => $"line {i}")));
