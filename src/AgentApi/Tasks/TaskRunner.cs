@@ -21,6 +21,7 @@ public sealed partial class TaskRunner(
     Lazy<Supervisor> supervisor,
     InstanceIdentity instance,
     IOptions<TaskOptions> options,
+    IOptions<LeaseOptions> leaseOptions,
     TimeProvider timeProvider,
     ILogger<TaskRunner> logger)
 {
@@ -41,7 +42,7 @@ public sealed partial class TaskRunner(
 
         try
         {
-            if (item.StartsWithoutWaiting)
+            if (item.StartsWithoutWaiting && ClaimIsFresh(item))
             {
                 return await RunChildAttemptAsync(item, observer, linked.Token, startedAt);
             }
@@ -154,6 +155,15 @@ public sealed partial class TaskRunner(
         item.Finishing = Track(FinishSucceededAsync(item, result, startedAt));
         return true;
     }
+
+    /// <summary>
+    /// Returns whether the claim's lease is far enough from its end that no other instance can
+    /// have taken the task, so its model may be called before the start write checks the lease.
+    /// After a long pause of this process (a stopped VM, a debugger), the start write decides first.
+    /// </summary>
+    private bool ClaimIsFresh(TaskWorkItem item) =>
+        item.Task.LeaseExpiresAt is { } expiresAt
+        && timeProvider.GetUtcNow() + leaseOptions.Value.RenewInterval < expiresAt;
 
     /// <summary>Stores a success outside the lane, handling a failure to store it as the attempt would have.</summary>
     private async Task FinishSucceededAsync(TaskWorkItem item, AgentRunResult result, long startedAt)
