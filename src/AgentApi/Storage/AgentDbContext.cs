@@ -20,6 +20,35 @@ public abstract class AgentDbContext(DbContextOptions options) : DbContext(optio
 
     public DbSet<SessionMessage> SessionMessages => Set<SessionMessage>();
 
+    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        ReplaceNulCharacters();
+        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    /// <summary>
+    /// Replaces NUL characters in the strings about to be saved. PostgreSQL rejects them in text,
+    /// and a model's reply or a tool's output can contain one; the API rejects them on the way in.
+    /// </summary>
+    private void ReplaceNulCharacters()
+    {
+        foreach (var entry in ChangeTracker.Entries())
+        {
+            if (entry.State is not (EntityState.Added or EntityState.Modified))
+            {
+                continue;
+            }
+
+            foreach (var property in entry.Properties)
+            {
+                if (property.CurrentValue is string text && text.Contains('\0', StringComparison.Ordinal))
+                {
+                    property.CurrentValue = text.Replace('\0', '\uFFFD');
+                }
+            }
+        }
+    }
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<AgentTask>(task =>

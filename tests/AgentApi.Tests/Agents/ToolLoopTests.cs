@@ -51,6 +51,22 @@ public sealed class ToolLoopTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReplyWithNul_IsStoredWithReplacement()
+    {
+        await using var factory = await StartAsync();
+        using var client = factory.CreateAuthenticatedClient();
+        _fake.SetResponder(_ => FakeReply.Text("before\u0000after"));
+
+        var id = await factory.SubmitAsync(client, new { input = "Reply with a NUL", workspace = NewWorkspace() });
+        var task = await AgentApiFactory.WaitForFinishAsync(client, id, Timeout);
+
+        Assert.Equal("succeeded", task.Status);
+        Assert.Equal("before\uFFFDafter", task.Result!.Text);
+        var transcript = await client.GetFromJsonAsync<JsonElement>("/api/sessions/agent:general-purpose:main");
+        Assert.Equal("before\uFFFDafter", transcript.GetProperty("messages")[1].GetProperty("text").GetString());
+    }
+
+    [Fact]
     public async Task ReadFile_PathTraversal_ToolError()
     {
         await using var factory = await StartAsync();
