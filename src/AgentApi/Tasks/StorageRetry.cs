@@ -23,7 +23,16 @@ internal static class StorageRetry
             })
             .Build();
 
+    /// <summary>
+    /// Returns whether the database could not be reached or could not save for now. A write the
+    /// database rejects for its data (PostgreSQL classes 22 and 23, such as a value too long) is
+    /// not one: retrying it cannot help, and treating it as an outage would leave its task running.
+    /// </summary>
     public static bool IsStorageFailure(Exception exception) =>
-        exception is DbException or DbUpdateException or RetryLimitExceededException or TimeoutException
-        || exception.InnerException is DbException;
+        !IsRejectedData(exception)
+        && (exception is DbException or DbUpdateException or RetryLimitExceededException or TimeoutException
+            || exception.InnerException is DbException);
+
+    private static bool IsRejectedData(Exception exception) =>
+        (exception as Npgsql.PostgresException ?? exception.InnerException as Npgsql.PostgresException) is { SqlState: ['2', '2' or '3', ..] };
 }

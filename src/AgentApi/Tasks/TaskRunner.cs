@@ -184,6 +184,21 @@ public sealed partial class TaskRunner(
         catch (Exception exception)
         {
             TasksLog.UnexpectedError(logger, item.Task.Id, exception);
+            await FinishFailedQuietlyAsync(item);
+        }
+    }
+
+    /// <summary>Stores an internal error as the outcome, when even storing the success failed for its data.</summary>
+    private async Task FinishFailedQuietlyAsync(TaskWorkItem item)
+    {
+        try
+        {
+            await FinishAsync(item, AgentTaskStatus.Failed, "internal_error",
+                $"An internal error stopped the task; the service log has the details under task id {item.Task.Id}.");
+        }
+        catch (Exception exception) when (exception is LeaseLostException || StorageRetry.IsStorageFailure(exception))
+        {
+            TasksLog.OutcomeNotStored(logger, item.Task.Id, exception);
         }
     }
 

@@ -1,0 +1,30 @@
+using AgentApi.Tasks;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace AgentApi.Tests.Tasks;
+
+public sealed class StorageRetryTests
+{
+    [Theory]
+    [InlineData("22001")]
+    [InlineData("22021")]
+    [InlineData("23502")]
+    public void RejectedData_IsNotAStorageFailure(string sqlState)
+    {
+        var exception = new DbUpdateException("save failed", new PostgresException("rejected", "ERROR", "ERROR", sqlState));
+
+        Assert.False(StorageRetry.IsStorageFailure(exception));
+    }
+
+    [Theory]
+    [InlineData("08006")]
+    [InlineData("57P01")]
+    [InlineData("53300")]
+    public void ServerUnavailable_IsAStorageFailure(string sqlState)
+    {
+        var exception = new DbUpdateException("save failed", new PostgresException("unavailable", "FATAL", "FATAL", sqlState));
+
+        Assert.True(StorageRetry.IsStorageFailure(exception));
+    }
+}
