@@ -29,10 +29,14 @@ internal sealed class LeaseRenewalService(
 
             try
             {
+                // Only tasks whose work is alive here: a task this instance still owns but no longer
+                // runs (its outcome could not be stored) must lose its lease, so recovery runs it again.
                 var expiresAt = timeProvider.GetUtcNow() + options.Value.Duration;
+                var alive = runningTasks.Ids;
                 await using var db = dbFactory.CreateDbContext();
                 await db.Tasks
                     .Where(task => task.LeaseOwner == instance.Id
+                        && alive.Contains(task.Id)
                         && (task.Status == AgentTaskStatus.Queued || task.Status == AgentTaskStatus.Running))
                     .ExecuteUpdateAsync(setters => setters.SetProperty(task => task.LeaseExpiresAt, expiresAt), stoppingToken);
 

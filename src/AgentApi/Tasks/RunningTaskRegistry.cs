@@ -16,6 +16,9 @@ public sealed class RunningTaskRegistry
     /// <summary>Returns whether the task waits in a lane or runs in this process.</summary>
     public bool Contains(Guid taskId) => _running.ContainsKey(taskId);
 
+    /// <summary>The tasks waiting in a lane or running in this process now.</summary>
+    public IReadOnlyList<Guid> Ids => _running.Keys.ToList();
+
     /// <summary>Cancels the task's work when it runs in this process; returns whether it did.</summary>
     public bool TryCancel(Guid taskId)
     {

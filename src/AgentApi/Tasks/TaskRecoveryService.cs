@@ -13,6 +13,7 @@ namespace AgentApi.Tasks;
 internal sealed class TaskRecoveryService(
     IDbContextFactory<AgentDbContext> dbFactory,
     TaskJobScheduler scheduler,
+    TaskStore store,
     TaskEnqueuer enqueuer,
     StorageInfo storage,
     IOptions<LeaseOptions> options,
@@ -88,6 +89,44 @@ internal sealed class TaskRecoveryService(
             await scheduler.EnqueueAsync(task, cancellationToken);
         }
 
-        return lost.Count;
+        return lost.Count + await CancelOrphanedChildrenAsync(now, cancellationToken);
+    }
+
+    /// <summary>
+    /// Ends children that nothing will run any more: unfinished, with no live lease, and with a
+    /// parent that has finished. A parent that has not finished runs its children itself.
+    /// </summary>
+    private async Task<int> CancelOrphanedChildrenAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        List<Guid> orphans;
+        await using (var db = dbFactory.CreateDbContext())
+        {
+            orphans = await db.Tasks.AsNoTracking()
+                .Where(child => child.ParentId != null
+                    && (child.Status == AgentTaskStatus.Queued || child.Status == AgentTaskStatus.Running)
+                    && (child.LeaseExpiresAt == null || child.LeaseExpiresAt < now)
+                    && db.Tasks.Any(parent => parent.Id == child.ParentId
+                        && parent.Status != AgentTaskStatus.Queued && parent.Status != AgentTaskStatus.Running))
+                .Select(child => child.Id)
+                .ToListAsync(cancellationToken);
+        }
+
+        foreach (var id in orphans)
+        {
+            await store.UpdateAsync(id, (task, events) =>
+            {
+                if (!task.IsFinished)
+                {
+                    task.LeaseOwner = null;
+                    task.LeaseExpiresAt = null;
+                    TaskTransitions.Finish(task, events, AgentTaskStatus.Cancelled, now, "cancelled",
+                        "The task's parent finished while this child was left unfinished.");
+                }
+
+                return true;
+            }, cancellationToken);
+        }
+
+        return orphans.Count;
     }
 }

@@ -71,6 +71,61 @@ public sealed class RecoveryTests
     }
 
     [Fact]
+    public async Task Embedded_ChildOfFinishedParent_IsCancelledAtNextStart()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("agentapi-orphan-").FullName;
+        Guid parentId;
+        Guid childId;
+        await using (AgentApiFactory.StartEmbedded(dataDirectory: dataDirectory))
+        {
+            // Only to create the database.
+        }
+
+        await using (var db = OpenSqlite(dataDirectory))
+        {
+            parentId = await InsertAsync(db, AgentTaskStatus.Failed, attempts: 1);
+            childId = await InsertAsync(db, AgentTaskStatus.Running, attempts: 1, leaseOwner: "killed-instance", parentId: parentId);
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+
+        await using var second = AgentApiFactory.StartEmbedded(dataDirectory: dataDirectory);
+        using var client = second.CreateAuthenticatedClient();
+        var child = await AgentApiFactory.WaitForFinishAsync(client, childId);
+
+        Assert.Equal("cancelled", child.Status);
+        Assert.Equal(1, child.Attempts);
+        var parent = await client.GetFromJsonAsync<TaskDto>($"/api/tasks/{parentId}");
+        Assert.Equal("failed", parent!.Status);
+    }
+
+    [Fact]
+    public async Task Renewal_OwnedTaskNotRunningHere_LeaseIsNotExtended()
+    {
+        // PostgreSQL: in embedded mode the first recovery sweep would clear the lease itself.
+        await using var factory = await AgentApiFactory.StartPostgresAsync(new Dictionary<string, string?>
+        {
+            ["Leases:RenewInterval"] = "00:00:00.100",
+        });
+        var instance = factory.Services.GetRequiredService<InstanceIdentity>();
+        var expiresAt = TimeProvider.System.GetUtcNow().AddMinutes(10);
+        Guid id;
+        await using (var db = factory.CreateDbContext())
+        {
+            id = await InsertAsync(db, AgentTaskStatus.Running, attempts: 1, leaseOwner: instance.Id, leaseExpiresAt: expiresAt);
+        }
+
+        // Several renewal rounds pass; a live task's lease would move each time.
+        await Task.Delay(TimeSpan.FromMilliseconds(800));
+
+        await using (var db = factory.CreateDbContext())
+        {
+            var task = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == id);
+            Assert.Equal(expiresAt.ToUnixTimeMilliseconds(), task.LeaseExpiresAt!.Value.ToUnixTimeMilliseconds());
+        }
+    }
+
+    [Fact]
     public async Task Postgres_LeaseOfDeadInstance_TaskRunsElsewhereAndOldAttemptCannotWrite()
     {
         var slow = await AgentApiFactory.StartPostgresAsync(new Dictionary<string, string?>
@@ -199,7 +254,19 @@ public sealed class RecoveryTests
     private static Task<AgentApiFactory> StartOnSameDatabaseAsync(AgentApiFactory other) =>
         AgentApiFactory.StartPostgresOnAsync(other.PostgresConnectionString!);
 
-    private static async Task<Guid> InsertAsync(AgentDbContext db, AgentTaskStatus status, int attempts, string? leaseOwner = null)
+    private static SqliteAgentDbContext OpenSqlite(string dataDirectory) =>
+        new(new DbContextOptionsBuilder<SqliteAgentDbContext>()
+            .UseSqlite($"Data Source={Path.Combine(dataDirectory, "agentapi.db")}")
+            .UseSnakeCaseNamingConvention()
+            .Options);
+
+    private static async Task<Guid> InsertAsync(
+        AgentDbContext db,
+        AgentTaskStatus status,
+        int attempts,
+        string? leaseOwner = null,
+        Guid? parentId = null,
+        DateTimeOffset? leaseExpiresAt = null)
     {
         var task = new AgentTask
         {
@@ -217,7 +284,10 @@ public sealed class RecoveryTests
             LastSequence = status == AgentTaskStatus.Running ? 2 : 1,
             LeaseOwner = leaseOwner,
             LeaseToken = leaseOwner is null ? 0 : 1,
-            LeaseExpiresAt = leaseOwner is null ? null : TimeProvider.System.GetUtcNow().AddMinutes(10),
+            LeaseExpiresAt = leaseOwner is null ? null : leaseExpiresAt ?? TimeProvider.System.GetUtcNow().AddMinutes(10),
+            ParentId = parentId,
+            SubtaskIndex = parentId is null ? null : 0,
+            FinishedAt = status is AgentTaskStatus.Failed ? TimeProvider.System.GetUtcNow() : null,
         };
         db.Tasks.Add(task);
         db.TaskEvents.Add(new TaskEvent { TaskId = task.Id, Sequence = 1, Type = "queued", Timestamp = task.CreatedAt });
