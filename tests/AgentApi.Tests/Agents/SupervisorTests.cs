@@ -58,6 +58,25 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Decompose_PlanWithLongName_FailsAsInvalidPlan()
+    {
+        await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
+        await using var factory = await StartAsync(fake);
+        using var client = factory.CreateAuthenticatedClient();
+        var plan = JsonSerializer.Serialize(new { subtasks = new[] { new { input = "work", name = new string('n', 300) } } });
+        fake.WhenSystemMessageContains(PlannerMarker, FakeReply.Text(plan));
+
+        var id = await factory.SubmitAsync(client, new { input = "Plan badly", decompose = true });
+        var parent = await AgentApiFactory.WaitForFinishAsync(client, id, Timeout);
+
+        Assert.Equal("failed", parent.Status);
+        Assert.Equal("invalid_plan", parent.Error!.Type);
+        Assert.Contains("name", parent.Error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, fake.Requests.Count(request => request.SystemMessage.Contains(PlannerMarker, StringComparison.Ordinal)));
+        Assert.Empty(parent.Children!);
+    }
+
+    [Fact]
     public async Task All_OneChildFails_PartialResult()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);

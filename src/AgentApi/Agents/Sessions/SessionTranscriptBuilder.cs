@@ -7,6 +7,10 @@ namespace AgentApi.Agents.Sessions;
 /// <summary>Collects the transcript entries of one run, stored together when the run ends.</summary>
 internal sealed class SessionTranscriptBuilder(AgentTask task, string agent, TimeProvider timeProvider)
 {
+    // The column sizes; the model chooses both values, so they are cut to fit.
+    private const int MaxToolNameLength = 64;
+    private const int MaxToolCallIdLength = 128;
+
     private readonly List<SessionMessage> _messages = [];
 
     public IReadOnlyList<SessionMessage> Messages => _messages;
@@ -23,8 +27,8 @@ internal sealed class SessionTranscriptBuilder(AgentTask task, string agent, Tim
         foreach (var call in calls)
         {
             var message = Add(ChatRole.Assistant.Value, null);
-            message.ToolName = call.Name;
-            message.ToolCallId = call.CallId;
+            message.ToolName = Cut(call.Name, MaxToolNameLength);
+            message.ToolCallId = Cut(call.CallId, MaxToolCallIdLength);
             message.ToolArgumentsJson = JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>());
         }
     }
@@ -32,10 +36,13 @@ internal sealed class SessionTranscriptBuilder(AgentTask task, string agent, Tim
     public void AddToolResult(FunctionCallContent call, string text, bool isError)
     {
         var message = Add(ChatRole.Tool.Value, text);
-        message.ToolName = call.Name;
-        message.ToolCallId = call.CallId;
+        message.ToolName = Cut(call.Name, MaxToolNameLength);
+        message.ToolCallId = Cut(call.CallId, MaxToolCallIdLength);
         message.IsError = isError;
     }
+
+    private static string? Cut(string? value, int maxLength) =>
+        value is { Length: var length } && length > maxLength ? value[..maxLength] : value;
 
     private SessionMessage Add(string role, string? text)
     {

@@ -14,6 +14,9 @@ namespace AgentApi.Tasks.Supervision;
 /// </summary>
 public sealed class SubtaskPlanner(AgentRunner agents, AgentCatalog catalog, IOptions<TaskOptions> options, ILogger<SubtaskPlanner> logger)
 {
+    /// <summary>The longest subtask name, as for a submitted subtask.</summary>
+    private const int MaxNameLength = 256;
+
     /// <summary>The JSON schema a plan must match.</summary>
     public static readonly JsonElement PlanSchema = JsonDocument.Parse("""
         {
@@ -122,6 +125,17 @@ public sealed class SubtaskPlanner(AgentRunner agents, AgentCatalog catalog, IOp
                 return (null, $"subtasks[{index}].input must be a non-empty string of at most {options.Value.MaxInputLength} characters.");
             }
 
+            if (input.Contains('\0', StringComparison.Ordinal))
+            {
+                return (null, $"subtasks[{index}].input must not contain NUL characters.");
+            }
+
+            var name = entry.TryGetProperty("name", out var nameValue) ? nameValue.GetString() : null;
+            if (name is not null && (string.IsNullOrWhiteSpace(name) || name.Length > MaxNameLength || name.Any(char.IsControl)))
+            {
+                return (null, $"subtasks[{index}].name must be 1 to {MaxNameLength} characters without control characters.");
+            }
+
             var agent = entry.TryGetProperty("agent", out var agentValue) ? agentValue.GetString() : null;
             if (agent is not null && catalog.Find(agent) is null)
             {
@@ -132,7 +146,7 @@ public sealed class SubtaskPlanner(AgentRunner agents, AgentCatalog catalog, IOp
             {
                 Agent = agent,
                 Input = input,
-                Name = entry.TryGetProperty("name", out var nameValue) ? nameValue.GetString() : null,
+                Name = name,
             });
             index++;
         }
