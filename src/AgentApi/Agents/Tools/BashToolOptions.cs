@@ -9,6 +9,13 @@ public sealed class BashToolOptions
     public static readonly TimeSpan DefaultMaxTimeout = TimeSpan.FromSeconds(300);
 
     /// <summary>
+    /// Whether the <c>bash</c> tool exists at all. Defaults to false: a command runs as the
+    /// service's own user, which can read the service's environment, secrets included, through
+    /// <c>/proc/&lt;parent pid&gt;/environ</c>. Turn it on only where every model input is trusted.
+    /// </summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>
     /// Time after which a command without <c>timeout_seconds</c> is killed with its child
     /// processes. Defaults to 30 seconds and may not exceed <see cref="MaxTimeout"/>.
     /// </summary>

@@ -47,7 +47,13 @@ public static class ToolExtensions
         services.AddSingleton<IAgentTool, GrepTool>();
         services.AddSingleton<IAgentTool, WriteFileTool>();
         services.AddSingleton<IAgentTool, EditFileTool>();
-        services.AddSingleton<IAgentTool, BashTool>();
+        // NOTE: bash is not isolated from the service's user (see BashToolOptions.Enabled), so it
+        // is registered only when a deployment turns it on.
+        if (configuration.GetValue<bool>($"{ToolOptions.SectionName}:Bash:{nameof(BashToolOptions.Enabled)}"))
+        {
+            services.AddSingleton<IAgentTool, BashTool>();
+        }
+
         services.AddSingleton<IAgentTool, WebFetchTool>();
         services.AddSingleton<ToolRegistry>();
         services.AddSingleton<IAgentTool, SpawnSubagentTool>();

@@ -11,7 +11,7 @@ public sealed class ToolRegistrationTests
     [Fact]
     public void ToolRegistry_AppServices_ContainsEveryNamedTool()
     {
-        using var factory = AgentApiFactory.StartEmbedded();
+        using var factory = AgentApiFactory.StartEmbedded(new Dictionary<string, string?> { ["Tools:Bash:Enabled"] = "true" });
 
         var registry = factory.Services.GetRequiredService<ToolRegistry>();
 
@@ -28,6 +28,17 @@ public sealed class ToolRegistrationTests
             Assert.Equal(System.Text.Json.JsonValueKind.Object, tool.ParametersSchema.ValueKind);
             Assert.Equal("object", tool.ParametersSchema.GetProperty("type").GetString());
         }
+    }
+
+    [Fact]
+    public void ToolRegistry_ByDefault_HasNoBash()
+    {
+        using var factory = AgentApiFactory.StartEmbedded();
+
+        var registry = factory.Services.GetRequiredService<ToolRegistry>();
+
+        Assert.Null(registry.Find(ToolNames.Bash));
+        Assert.NotNull(registry.Find(ToolNames.ReadFile));
     }
 
     [Fact]
