@@ -34,6 +34,7 @@ public sealed class BadInputTests(PostgresAppFixture fixture) : IClassFixture<Po
         { "POST", "/api/tasks", Json, """{"input":"x","workspace":"../etc"}""", 400, "workspace" },
         { "POST", "/api/tasks", Json, """{"input":"x","workspace":".."}""", 400, "workspace" },
         { "POST", "/api/tasks", Json, """{"input":"x","workspace":"a/b"}""", 400, "workspace" },
+        { "POST", "/api/tasks", Json, """{"input":"x","workspace":"ws\n"}""", 400, "workspace" },
         { "POST", "/api/tasks", Json, """{"input":"x","tokenBudget":0}""", 400, "tokenBudget" },
         { "POST", "/api/tasks", Json, """{"input":"x","subtasks":[]}""", 400, "subtasks" },
         { "POST", "/api/tasks", Json, """{"input":"x","decompose":true,"subtasks":[{"input":"y"}]}""", 400, "decompose" },

@@ -67,6 +67,7 @@ public sealed partial class WorkspaceProvider
             ? Path.Join(Path.GetFullPath(dataDirectory), ToolOptions.DefaultWorkspaceFolderName)
             : Path.GetFullPath(workspaceRoot, contentRootPath);
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$", RegexOptions.CultureInvariant)]
+    // \z, not $: in .NET, $ also matches before a final newline.
+    [GeneratedRegex(@"^[A-Za-z0-9._-]{1,64}\z", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 }
