@@ -67,6 +67,24 @@ public sealed class ToolLoopTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SessionKeyWithSlash_TranscriptIsReadable()
+    {
+        await using var factory = await StartAsync();
+        using var client = factory.CreateAuthenticatedClient();
+        _fake.SetResponder(_ => FakeReply.Text("team answer"));
+
+        var id = await factory.SubmitAsync(client, new { input = "team question", sessionKey = "team/alpha" });
+        await AgentApiFactory.WaitForFinishAsync(client, id, Timeout);
+
+        foreach (var path in new[] { "/api/sessions/team/alpha", "/api/sessions/team%2Falpha" })
+        {
+            var transcript = await client.GetFromJsonAsync<JsonElement>(path);
+            Assert.Equal("team/alpha", transcript.GetProperty("key").GetString());
+            Assert.Equal(["team question", "team answer"], transcript.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("text").GetString()));
+        }
+    }
+
+    [Fact]
     public async Task ReadFile_PathTraversal_ToolError()
     {
         await using var factory = await StartAsync();

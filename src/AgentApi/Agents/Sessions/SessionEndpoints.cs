@@ -17,7 +17,8 @@ public static class SessionEndpoints
         group.MapGet("/", ListAsync)
             .WithSummary("List sessions, the most recently active first.")
             .ProducesValidationProblem();
-        group.MapGet("/{key}", GetAsync)
+        // A catch-all, so that keys with '/' (sent as is or as %2F) can be read as well as listed.
+        group.MapGet("/{**key}", GetAsync)
             .WithSummary("Get a session's transcript: messages, tool calls and tool results, oldest first.")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -53,6 +54,8 @@ public static class SessionEndpoints
         SessionStore sessions,
         CancellationToken cancellationToken)
     {
+        // The request path keeps an encoded slash encoded, so %2F is turned back into the '/' it stands for.
+        key = key.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         Dictionary<string, string[]> errors = [];
         long afterId = 0;
         if (after is not null && (!long.TryParse(after, out afterId) || afterId < 0))
