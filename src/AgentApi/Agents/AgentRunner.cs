@@ -32,7 +32,7 @@ public sealed class AgentRunner(
         var agent = FindAgent(task.Agent);
         var settings = options.Value;
         var client = models.Get(agent.Model);
-        var toolContext = new ToolContext(task.Id, agent.Name, task.TranscriptKey ?? $"task:{task.Id:D}", workspaces.GetPath(WorkspaceOf(task)))
+        var toolContext = new ToolContext(task.Id, agent.Name, task.TranscriptKey ?? $"task:{task.Id:D}", GetWorkspacePath(task))
         {
             Subtasks = context.Subtasks,
         };
@@ -136,6 +136,19 @@ public sealed class AgentRunner(
 
     private AgentDefinition FindAgent(string name) =>
         catalog.Find(name) ?? throw new AgentRunException("unknown_agent", $"Agent '{name}' is not defined any more.");
+
+    private string GetWorkspacePath(AgentTask task)
+    {
+        try
+        {
+            return workspaces.GetPath(WorkspaceOf(task));
+        }
+        catch (InvalidOperationException exception)
+        {
+            // Something, such as an earlier bash command, put a file or a link where the folder belongs.
+            throw new AgentRunException("invalid_workspace", exception.Message);
+        }
+    }
 
     private static string WorkspaceOf(AgentTask task) => task.Workspace ?? (task.RootId ?? task.Id).ToString("N");
 
