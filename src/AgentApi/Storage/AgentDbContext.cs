@@ -27,27 +27,44 @@ public abstract class AgentDbContext(DbContextOptions options) : DbContext(optio
     }
 
     /// <summary>
-    /// Replaces NUL characters in the strings about to be saved. PostgreSQL rejects them in text,
-    /// and a model's reply or a tool's output can contain one; the API rejects them on the way in.
+    /// Replaces NUL characters in the free text about to be saved. PostgreSQL rejects them in
+    /// text, and a model's reply or a tool's output can contain one; the API rejects them on the
+    /// way in. JSON columns need nothing, because the serializer escapes NUL.
     /// </summary>
     private void ReplaceNulCharacters()
     {
-        foreach (var entry in ChangeTracker.Entries())
+        // Entries() would detect changes once more on top of the detection SaveChanges does.
+        var autoDetect = ChangeTracker.AutoDetectChangesEnabled;
+        ChangeTracker.AutoDetectChangesEnabled = false;
+        try
         {
-            if (entry.State is not (EntityState.Added or EntityState.Modified))
+            foreach (var entry in ChangeTracker.Entries<AgentTask>())
             {
-                continue;
+                var task = entry.Entity;
+                task.Input = WithoutNul(task.Input);
+                task.Name = WithoutNul(task.Name);
+                task.ResultText = WithoutNul(task.ResultText);
+                task.ErrorMessage = WithoutNul(task.ErrorMessage);
+                task.ProgressMessage = WithoutNul(task.ProgressMessage);
             }
 
-            foreach (var property in entry.Properties)
+            foreach (var entry in ChangeTracker.Entries<SessionMessage>())
             {
-                if (property.CurrentValue is string text && text.Contains('\0', StringComparison.Ordinal))
-                {
-                    property.CurrentValue = text.Replace('\0', '\uFFFD');
-                }
+                var message = entry.Entity;
+                message.Text = WithoutNul(message.Text);
+                message.ToolName = WithoutNul(message.ToolName);
+                message.ToolCallId = WithoutNul(message.ToolCallId);
             }
         }
+        finally
+        {
+            ChangeTracker.AutoDetectChangesEnabled = autoDetect;
+        }
     }
+
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(text))]
+    private static string? WithoutNul(string? text) =>
+        text is not null && text.Contains('\0', StringComparison.Ordinal) ? text.Replace('\0', '\uFFFD') : text;
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
