@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgentApi.Agents;
 using AgentApi.Errors;
+using AgentApi.Events;
 using AgentApi.Health;
 using AgentApi.Lanes;
 using AgentApi.OpenApi;
@@ -46,6 +47,7 @@ builder.Services.AddErrorHandling(builder.Configuration);
 builder.Services.AddSecurity(builder.Configuration);
 builder.Services.AddLanes(builder.Configuration);
 builder.Services.AddAgents(builder.Configuration);
+builder.Services.AddEvents(builder.Configuration, storage);
 
 // Before the queues: hosted services stop in reverse order, so the Hangfire server stops handing
 // out tasks before the lanes drain.
@@ -79,6 +81,7 @@ app.MapTasks();
 app.MapLanes();
 app.MapAgents();
 app.MapQueues();
+app.MapEvents();
 app.MapRazorPages();
 
 await app.RunAsync();

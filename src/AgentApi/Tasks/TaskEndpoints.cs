@@ -31,7 +31,7 @@ public static class TaskEndpoints
             .RequireAuthorization(AuthorizationPolicies.Submit)
             .WithSummary("Cancel a queued or running task.");
         group.MapGet("/{id}/events", GetEventsAsync)
-            .WithSummary("List the task's events with a sequence above 'after'.")
+            .WithSummary("List the task's events with a sequence above 'after'; with Accept: text/event-stream, stream them live until the task's final event.")
             .ProducesValidationProblem();
 
         return endpoints;
@@ -170,11 +170,14 @@ public static class TaskEndpoints
         return TypedResults.Accepted($"/api/tasks/{taskId}", TaskResponse.From(result.Task, []));
     }
 
-    private static async Task<Results<Ok<IReadOnlyList<TaskEventResponse>>, ProblemHttpResult, ValidationProblem>> GetEventsAsync(
+    private static async Task<Results<Ok<IReadOnlyList<TaskEventResponse>>, ServerSentEventsResult<TaskEventResponse>, ProblemHttpResult, ValidationProblem>> GetEventsAsync(
         string id,
         string? after,
         string? limit,
+        [FromHeader(Name = "Last-Event-ID")] string? lastEventId,
+        HttpRequest request,
         TaskStore store,
+        Events.TaskEventFeed feed,
         CancellationToken cancellationToken)
     {
         Dictionary<string, string[]> errors = [];
@@ -182,6 +185,14 @@ public static class TaskEndpoints
         if (after is not null && (!long.TryParse(after, out afterSequence) || afterSequence < 0))
         {
             errors["after"] = ["Must be a whole number, 0 or more: the last sequence already seen."];
+        }
+
+        var stream = request.GetTypedHeaders().Accept.Any(accept => accept.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase));
+
+        // A reconnecting EventSource sends the id of the last event it received; it wins over 'after'.
+        if (stream && lastEventId is not null && (!long.TryParse(lastEventId, out afterSequence) || afterSequence < 0))
+        {
+            errors["Last-Event-ID"] = ["Must be a whole number, 0 or more: the sequence of the last event received."];
         }
 
         var pageSize = MaxEventPage;
@@ -200,8 +211,29 @@ public static class TaskEndpoints
             return TaskNotFound(id);
         }
 
+        if (stream)
+        {
+            return TypedResults.ServerSentEvents(StreamEventsAsync(feed, taskId, afterSequence, cancellationToken));
+        }
+
         var events = await store.GetEventsAsync(taskId, afterSequence, pageSize, cancellationToken);
         return TypedResults.Ok<IReadOnlyList<TaskEventResponse>>(events.Select(TaskEventResponse.From).ToList());
+    }
+
+    /// <summary>The task's events as server-sent events: the sequence is the event id and the type the event name.</summary>
+    private static async IAsyncEnumerable<System.Net.ServerSentEvents.SseItem<TaskEventResponse>> StreamEventsAsync(
+        Events.TaskEventFeed feed,
+        Guid taskId,
+        long afterSequence,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var taskEvent in feed.StreamAsync(taskId, afterSequence, cancellationToken))
+        {
+            yield return new System.Net.ServerSentEvents.SseItem<TaskEventResponse>(TaskEventResponse.From(taskEvent), taskEvent.Type)
+            {
+                EventId = taskEvent.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+        }
     }
 
     private static Guid? ParseOptionalGuid(string? value, string field, Dictionary<string, string[]> errors)

@@ -18,4 +18,10 @@ public static class TaskEventTypes
     public const string PlanCreated = "plan_created";
     public const string ChildStarted = "child_started";
     public const string ChildCompleted = "child_completed";
+
+    /// <summary>Model output as it arrives; <c>data.text</c> holds the text since the previous output event.</summary>
+    public const string Output = "output";
+
+    /// <summary>Returns whether <paramref name="type"/> is a task's last event: nothing follows it.</summary>
+    public static bool IsFinal(string type) => type is Succeeded or Failed or Cancelled or TimedOut;
 }

@@ -13,8 +13,8 @@ public sealed partial class TaskStore
         /// <summary>Keeps what the batch will report once it is saved.</summary>
         public abstract void Saved(AgentTask task, IReadOnlyList<TaskEvent> events);
 
-        /// <summary>Reports the saved change, or null when the task did not exist.</summary>
-        public abstract void Complete();
+        /// <summary>Publishes the saved change's events and reports the change, or null when the task did not exist.</summary>
+        public abstract void Complete(Events.TaskEventBus bus);
 
         /// <summary>Saves the change in a transaction of its own and reports how that went.</summary>
         public abstract Task RunAloneAsync();
@@ -37,7 +37,15 @@ public sealed partial class TaskStore
 
         public override void Saved(AgentTask task, IReadOnlyList<TaskEvent> events) => _saved = new TaskChange<TResult>(task, _result, events);
 
-        public override void Complete() => Completion.TrySetResult(_saved);
+        public override void Complete(Events.TaskEventBus bus)
+        {
+            if (_saved is not null)
+            {
+                bus.Publish(_saved.Events);
+            }
+
+            Completion.TrySetResult(_saved);
+        }
 
         public override void Fail(Exception exception) => Completion.TrySetException(exception);
 

@@ -14,12 +14,14 @@ public sealed partial class TaskStore
 
     private readonly IDbContextFactory<AgentDbContext> dbFactory;
     private readonly TimeProvider timeProvider;
+    private readonly Events.TaskEventBus bus;
     private readonly GroupCommitQueue<PendingUpdate> _batches;
 
-    public TaskStore(IDbContextFactory<AgentDbContext> dbFactory, TimeProvider timeProvider)
+    public TaskStore(IDbContextFactory<AgentDbContext> dbFactory, TimeProvider timeProvider, Events.TaskEventBus bus)
     {
         this.dbFactory = dbFactory;
         this.timeProvider = timeProvider;
+        this.bus = bus;
         _batches = new GroupCommitQueue<PendingUpdate>(SaveBatchAsync, static (update, exception) => update.Fail(exception), static update => update.Id);
     }
 
@@ -104,6 +106,7 @@ public sealed partial class TaskStore
             try
             {
                 await db.SaveChangesAsync(cancellationToken);
+                bus.Publish(events);
                 return new TaskChange<TResult>(task, result, events);
             }
             catch (DbUpdateException exception) when (attempt < MaxConflictRetries && IsWriteConflict(exception))
@@ -154,7 +157,7 @@ public sealed partial class TaskStore
 
         foreach (var update in batch)
         {
-            update.Complete();
+            update.Complete(bus);
         }
     }
 
@@ -165,6 +168,7 @@ public sealed partial class TaskStore
         db.Tasks.Add(task);
         var events = AppendEvents(db, task, buffer);
         await db.SaveChangesAsync(cancellationToken);
+        bus.Publish(events);
         return events;
     }
 

@@ -57,6 +57,29 @@ public sealed class AgentApiFactory : WebApplicationFactory<Program>
         return Task.FromResult(Started(new AgentApiFactory(all, dataDirectory: null, configureServices)));
     }
 
+    /// <summary>
+    /// Starts the service on a real loopback port, for clients that need a socket (SignalR over
+    /// WebSockets, a browser), on <paramref name="connectionString"/> or a new PostgreSQL database.
+    /// Use <see cref="ServerAddress"/>; the in-memory <c>Server</c> is not there.
+    /// </summary>
+    public static async Task<AgentApiFactory> StartPostgresOnKestrelAsync(
+        string? connectionString = null,
+        IDictionary<string, string?>? settings = null)
+    {
+        var all = DefaultSettings(settings);
+        all["ConnectionStrings:Postgres"] = connectionString ?? await PostgresServer.CreateDatabaseAsync();
+        var factory = new AgentApiFactory(all, dataDirectory: null, configureServices: null);
+        factory.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
+        factory.StartServer();
+        factory.ClientOptions.BaseAddress = factory.ServerAddress;
+        return factory;
+    }
+
+    /// <summary>The address the service listens on, when it was started with <see cref="StartPostgresOnKestrelAsync"/>.</summary>
+    public Uri ServerAddress => new(Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+        .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!
+        .Addresses.First());
+
     /// <summary>Starts the service in embedded mode, in <paramref name="dataDirectory"/> or a new temporary folder.</summary>
     public static AgentApiFactory StartEmbedded(
         IDictionary<string, string?>? settings = null,
@@ -76,7 +99,7 @@ public sealed class AgentApiFactory : WebApplicationFactory<Program>
     /// <summary>A client that sends the admin key in <c>X-Api-Key</c>.</summary>
     public HttpClient CreateAuthenticatedClient(string key = AdminKey)
     {
-        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, BaseAddress = ClientOptions.BaseAddress });
         client.DefaultRequestHeaders.Add("X-Api-Key", key);
         return client;
     }

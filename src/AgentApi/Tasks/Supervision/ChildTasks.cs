@@ -17,7 +17,8 @@ public sealed class ChildTasks(
     TaskIdGenerator idGenerator,
     InstanceIdentity instance,
     IOptions<LeaseOptions> leaseOptions,
-    TimeProvider timeProvider)
+    TimeProvider timeProvider,
+    Events.TaskEventBus bus)
 {
     /// <summary>The parent's children, by subtask index.</summary>
     public async Task<IReadOnlyList<AgentTask>> LoadAsync(Guid parentId, CancellationToken cancellationToken)
@@ -71,11 +72,12 @@ public sealed class ChildTasks(
         }).ToList();
 
         await using var db = dbFactory.CreateDbContext();
+        List<TaskEvent> events = new(children.Count);
         foreach (var child in children)
         {
             db.Tasks.Add(child);
             child.LastSequence = 1;
-            db.TaskEvents.Add(new TaskEvent
+            var queued = new TaskEvent
             {
                 TaskId = child.Id,
                 Sequence = 1,
@@ -84,10 +86,13 @@ public sealed class ChildTasks(
                 DataJson = System.Text.Json.JsonSerializer.Serialize(
                     new { queue = child.Queue, lane = child.Lane, parentId = parent.Id, subtaskIndex = child.SubtaskIndex },
                     System.Text.Json.JsonSerializerOptions.Web),
-            });
+            };
+            db.TaskEvents.Add(queued);
+            events.Add(queued);
         }
 
         await db.SaveChangesAsync(cancellationToken);
+        bus.Publish(events);
         return children;
     }
 

@@ -1,0 +1,37 @@
+using AgentApi.Storage;
+
+namespace AgentApi.Events;
+
+public static class EventExtensions
+{
+    /// <summary>Registers the event bus, the hub and, on PostgreSQL, the relay to other instances.</summary>
+    public static IServiceCollection AddEvents(this IServiceCollection services, IConfiguration configuration, StorageInfo storage)
+    {
+        services.AddOptions<EventOptions>()
+            .Bind(configuration.GetSection(EventOptions.SectionName))
+            .Validate(options => options.LaneUpdateInterval > TimeSpan.Zero, "Events:LaneUpdateInterval must be more than 0.")
+            .Validate(options => options.OutputInterval >= TimeSpan.Zero, "Events:OutputInterval must be 0 or more.")
+            .Validate(options => options.BroadcastBufferSize >= 1, "Events:BroadcastBufferSize must be 1 or more.")
+            .Validate(options => options.RelayBufferSize >= 1, "Events:RelayBufferSize must be 1 or more.")
+            .ValidateOnStart();
+        services.AddSignalR();
+        services.AddSingleton<TaskEventBus>();
+        services.AddSingleton<TaskEventFeed>();
+        services.AddSingleton<TaskHubSubscriptions>();
+        services.AddHostedService<DashboardBroadcaster>();
+
+        var relayEnabled = configuration.GetValue($"{EventOptions.SectionName}:{nameof(EventOptions.RelayEnabled)}", true);
+        if (storage.Mode == StorageMode.Postgres && relayEnabled)
+        {
+            services.AddHostedService<PostgresEventRelay>();
+        }
+
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapEvents(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapHub<TaskHub>(TaskHub.Path);
+        return endpoints;
+    }
+}

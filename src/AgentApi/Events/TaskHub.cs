@@ -1,0 +1,72 @@
+using AgentApi.Security;
+using AgentApi.Tasks;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+
+namespace AgentApi.Events;
+
+/// <summary>
+/// The SignalR hub at <c>/hubs/tasks</c>. <see cref="SubscribeTask"/> streams one task's events
+/// from a sequence on, stored ones first; <see cref="SubscribeAll"/> streams every task's events
+/// except <c>output</c>, and lane changes, for dashboards.
+/// </summary>
+[Authorize(Policy = AuthorizationPolicies.Read)]
+public sealed class TaskHub(TaskHubSubscriptions subscriptions, TaskStore store) : Hub
+{
+    public const string Path = "/hubs/tasks";
+
+    /// <summary>The client method that receives a task event.</summary>
+    public const string TaskEventMethod = "taskEvent";
+
+    /// <summary>The client method that receives a lane, as in <c>GET /api/lanes</c>.</summary>
+    public const string LaneChangedMethod = "laneChanged";
+
+    internal const string AllGroup = "all";
+
+    /// <summary>
+    /// Sends the task's stored events with a sequence above <paramref name="afterSequence"/>, then
+    /// its live ones, until its final event. Subscribing again to the same task restarts from the
+    /// new sequence.
+    /// </summary>
+    public async Task SubscribeTask(Guid taskId, long afterSequence)
+    {
+        if (afterSequence < 0)
+        {
+            throw new HubException($"afterSequence is {afterSequence}; it must be 0 or more: the last sequence already seen.");
+        }
+
+        if (await store.FindAsync(taskId, Context.ConnectionAborted) is null)
+        {
+            throw new HubException($"Task '{taskId}' was not found.");
+        }
+
+        if (!subscriptions.Subscribe(Context.ConnectionId, taskId, afterSequence))
+        {
+            throw new HubException(
+                $"This connection already follows {TaskHubSubscriptions.MaxTasksPerConnection} tasks; unsubscribe from one first.");
+        }
+    }
+
+    public void UnsubscribeTask(Guid taskId) => subscriptions.Unsubscribe(Context.ConnectionId, taskId);
+
+    /// <summary>Sends every task's events except <c>output</c>, and <c>laneChanged</c>, from now on.</summary>
+    public async Task SubscribeAll()
+    {
+        if (Context.Items.TryAdd(AllGroup, true))
+        {
+            await Groups.AddToGroupAsync(Context.ConnectionId, AllGroup, Context.ConnectionAborted);
+            subscriptions.AllJoined();
+        }
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        subscriptions.RemoveConnection(Context.ConnectionId);
+        if (Context.Items.ContainsKey(AllGroup))
+        {
+            subscriptions.AllLeft();
+        }
+
+        return base.OnDisconnectedAsync(exception);
+    }
+}

@@ -1,0 +1,94 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
+using System.Text.Json;
+using AgentApi.Tests.Infrastructure;
+
+namespace AgentApi.Tests.Events;
+
+public sealed class EventStreamTests
+{
+    [Fact]
+    public async Task ServerSentEvents_LastEventId_StartsAfterItAndEndsWithFinalEvent()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresAsync();
+        using var client = factory.CreateAuthenticatedClient();
+        var taskId = await factory.SubmitAsync(client, new { agent = "general-purpose", input = "hello there" });
+        await AgentApiFactory.WaitForFinishAsync(client, taskId);
+
+        using var request = StreamRequest(taskId, query: "?after=1");
+        request.Headers.Add("Last-Event-ID", "2");
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TestTimeouts.Request);
+        var items = await ReadAllAsync(response);
+
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("3", items[0].EventId);
+        Assert.Equal("succeeded", items[^1].EventType);
+        Assert.Equal(
+            Enumerable.Range(3, items.Count).Select(sequence => sequence.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            items.Select(item => item.EventId));
+        using var last = JsonDocument.Parse(items[^1].Data);
+        Assert.Equal(taskId, last.RootElement.GetProperty("taskId").GetGuid());
+        Assert.Equal(items.Count + 2, last.RootElement.GetProperty("sequence").GetInt64());
+    }
+
+    [Fact]
+    public async Task ServerSentEvents_RunningTask_StreamsLiveEventsUntilItIsCancelled()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync(settings: new Dictionary<string, string?>
+        {
+            ["Models:Default:LatencyMs"] = "600000",
+        });
+        using var client = factory.CreateAuthenticatedClient();
+        var taskId = await factory.SubmitAsync(client, new { agent = "general-purpose", input = "wait" });
+        await AgentApiFactory.WaitForTaskAsync(client, taskId, task => task.Status == "running");
+
+        using var request = StreamRequest(taskId, query: "");
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TestTimeouts.Request);
+        var reading = ReadAllAsync(response);
+        await Task.Delay(300);
+        var cancel = await client.PostAsync($"/api/tasks/{taskId}/cancel", null).WaitAsync(TestTimeouts.Request);
+        var items = await reading;
+
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        Assert.Equal(["queued", "started"], items.Take(2).Select(item => item.EventType));
+        Assert.Contains("cancel_requested", items.Select(item => item.EventType));
+        Assert.Equal("cancelled", items[^1].EventType);
+    }
+
+    [Fact]
+    public async Task ServerSentEvents_BadLastEventId_Is400NamingTheHeader()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresAsync();
+        using var client = factory.CreateAuthenticatedClient();
+        var taskId = await factory.SubmitAsync(client, new { agent = "general-purpose", input = "hello" });
+
+        using var request = StreamRequest(taskId, query: "");
+        request.Headers.Add("Last-Event-ID", "seven");
+        using var response = await client.SendAsync(request).WaitAsync(TestTimeouts.Request);
+        var problem = await response.Content.ReadAsStringAsync().WaitAsync(TestTimeouts.Request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("Last-Event-ID", problem, StringComparison.Ordinal);
+    }
+
+    private static HttpRequestMessage StreamRequest(Guid taskId, string query)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/tasks/{taskId}/events{query}");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        return request;
+    }
+
+    private static async Task<List<SseItem<string>>> ReadAllAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        List<SseItem<string>> items = [];
+        await foreach (var item in SseParser.Create(body).EnumerateAsync().WithCancellation(new CancellationTokenSource(TestTimeouts.Task).Token))
+        {
+            items.Add(item);
+        }
+
+        return items;
+    }
+}

@@ -1,0 +1,84 @@
+using System.Threading.Channels;
+using AgentApi.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace AgentApi.Tests.Events;
+
+/// <summary>A real SignalR client of <c>/hubs/tasks</c> over WebSockets that keeps what it receives.</summary>
+internal sealed class HubClient : IAsyncDisposable
+{
+    private readonly Channel<TaskEventDto> _events = Channel.CreateUnbounded<TaskEventDto>();
+    private readonly Channel<LaneDto> _lanes = Channel.CreateUnbounded<LaneDto>();
+
+    private HubClient(HubConnection connection)
+    {
+        Connection = connection;
+        connection.On<TaskEventDto>("taskEvent", taskEvent => _events.Writer.TryWrite(taskEvent));
+        connection.On<LaneDto>("laneChanged", lane => _lanes.Writer.TryWrite(lane));
+    }
+
+    public HubConnection Connection { get; }
+
+    public static HubConnection Build(Uri serverAddress, string? key)
+    {
+        return new HubConnectionBuilder()
+            .WithUrl(new Uri(serverAddress, "/hubs/tasks"), options =>
+            {
+                options.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+                if (key is not null)
+                {
+                    options.Headers["X-Api-Key"] = key;
+                }
+            })
+            .Build();
+    }
+
+    public static async Task<HubClient> ConnectAsync(AgentApiFactory factory, string key = AgentApiFactory.AdminKey)
+    {
+        var client = new HubClient(Build(factory.ServerAddress, key));
+        await client.Connection.StartAsync().WaitAsync(TestTimeouts.Request);
+        return client;
+    }
+
+    public Task SubscribeTaskAsync(Guid taskId, long afterSequence) =>
+        Connection.InvokeAsync("SubscribeTask", taskId, afterSequence).WaitAsync(TestTimeouts.Request);
+
+    public Task SubscribeAllAsync() => Connection.InvokeAsync("SubscribeAll").WaitAsync(TestTimeouts.Request);
+
+    public async Task<TaskEventDto> NextEventAsync(TimeSpan? timeout = null) =>
+        await _events.Reader.ReadAsync().AsTask().WaitAsync(timeout ?? TestTimeouts.Task);
+
+    /// <summary>Reads events until one matches <paramref name="predicate"/>, and returns every event read, that one included.</summary>
+    public async Task<List<TaskEventDto>> ReadUntilAsync(Func<TaskEventDto, bool> predicate, TimeSpan? timeout = null)
+    {
+        List<TaskEventDto> read = [];
+        while (true)
+        {
+            var next = await NextEventAsync(timeout);
+            read.Add(next);
+            if (predicate(next))
+            {
+                return read;
+            }
+        }
+    }
+
+    public async Task<LaneDto> NextLaneAsync(TimeSpan? timeout = null) =>
+        await _lanes.Reader.ReadAsync().AsTask().WaitAsync(timeout ?? TestTimeouts.Task);
+
+    /// <summary>Events received so far and not read yet.</summary>
+    public List<TaskEventDto> Drain()
+    {
+        List<TaskEventDto> drained = [];
+        while (_events.Reader.TryRead(out var next))
+        {
+            drained.Add(next);
+        }
+
+        return drained;
+    }
+
+    public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
+}
+
+internal sealed record LaneDto(string Name, int MaxConcurrent, int Active, int Queued, long Completed);
