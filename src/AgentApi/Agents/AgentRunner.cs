@@ -112,7 +112,9 @@ public sealed class AgentRunner(
         var client = models.Get(agent.Model);
         var usage = new UsageTotals();
         var callOptions = chatOptions?.Clone() ?? new ChatOptions();
-        AddObserver(callOptions, context);
+
+        // A plan is for the supervisor, not for people to read as it arrives.
+        AddObserver(callOptions, context, streamOutput: purpose != "plan");
         var response = await CallModelAsync(client, messages.ToList(), callOptions, context, 1, purpose, usage, cancellationToken);
         return new AgentRunResult(response.Text, response.ModelId ?? usage.Model, usage.Input, usage.Output);
     }
@@ -164,16 +166,20 @@ public sealed class AgentRunner(
             chatOptions.Tools = offered;
         }
 
-        AddObserver(chatOptions, context);
+        AddObserver(chatOptions, context, streamOutput: true);
         return chatOptions;
     }
 
-    private static void AddObserver(ChatOptions chatOptions, AgentRunContext context)
+    private static void AddObserver(ChatOptions chatOptions, AgentRunContext context, bool streamOutput)
     {
         if (context.Observer is { } observer)
         {
             chatOptions.AdditionalProperties ??= [];
             chatOptions.AdditionalProperties[IRateLimitObserver.OptionsKey] = observer;
+            if (streamOutput)
+            {
+                chatOptions.AdditionalProperties[IModelOutputObserver.OptionsKey] = observer;
+            }
         }
     }
 

@@ -2,8 +2,8 @@ using AgentApi.Agents.Models;
 
 namespace AgentApi.Agents;
 
-/// <summary>Hears what a run does, so the task can record it: model calls with their usage, and tool calls.</summary>
-public interface IAgentRunObserver : IRateLimitObserver
+/// <summary>Hears what a run does, so the task can record it: model calls with their usage, tool calls and the model's text as it arrives.</summary>
+public interface IAgentRunObserver : IRateLimitObserver, IModelOutputObserver
 {
     void OnModelCall(ModelCallRecord call);
 

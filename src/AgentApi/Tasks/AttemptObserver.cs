@@ -5,16 +5,21 @@ namespace AgentApi.Tasks;
 /// <summary>
 /// Records what one attempt's run does. Model and tool calls are stored with the task's next
 /// write (between turns, or with its outcome), so a one-turn run costs no extra write. A wait for
-/// a model's rate limit is stored at once, so that it shows while it lasts.
+/// a model's rate limit is stored at once, so that it shows while it lasts. Model output is
+/// gathered and stored as one <c>output</c> event at most once per <paramref name="outputInterval"/>.
 /// </summary>
 internal sealed class AttemptObserver(
     TaskWorkItem item,
-    Func<Func<AgentTask, TaskEventBuffer, bool>, Task> updateFenced) : IAgentRunObserver
+    Func<Func<AgentTask, TaskEventBuffer, bool>, Task> updateFenced,
+    TimeSpan outputInterval,
+    TimeProvider timeProvider) : IAgentRunObserver
 {
     private const string RateLimitedPrefix = "Rate limited: waiting for model";
 
     private readonly Lock _sync = new();
     private readonly List<(string Type, object Data)> _pending = [];
+    private readonly System.Text.StringBuilder _output = new();
+    private bool _outputFlushScheduled;
     private long _inputTokens;
     private long _outputTokens;
     private Task _writes = Task.CompletedTask;
@@ -25,6 +30,8 @@ internal sealed class AttemptObserver(
     {
         lock (_sync)
         {
+            // The call's text came before the call ended.
+            TakeOutput();
             _inputTokens += call.InputTokens;
             _outputTokens += call.OutputTokens;
             _pending.Add((TaskEventTypes.ModelCall, new
@@ -45,6 +52,22 @@ internal sealed class AttemptObserver(
         {
             _pending.Add((TaskEventTypes.ToolCall, new { turn = call.Turn, tool = call.Tool, error = call.ErrorCode, durationMs = call.DurationMs }));
         }
+    }
+
+    public void OnOutput(string text)
+    {
+        lock (_sync)
+        {
+            _output.Append(text);
+            if (_outputFlushScheduled)
+            {
+                return;
+            }
+
+            _outputFlushScheduled = true;
+        }
+
+        _ = FlushOutputLaterAsync();
     }
 
     public ValueTask OnTurnEndedAsync(CancellationToken cancellationToken) => new(Enqueue(static (_, _) => { }));
@@ -105,6 +128,7 @@ internal sealed class AttemptObserver(
         lock (_sync)
         {
             _flushQueued = false;
+            TakeOutput();
             if (_progress is { } progress)
             {
                 task.ProgressPercent = progress.Percent;
@@ -143,6 +167,39 @@ internal sealed class AttemptObserver(
         lock (_sync)
         {
             return _writes;
+        }
+    }
+
+    /// <summary>
+    /// Waits for the output interval, so that the text arriving meanwhile goes in the same event,
+    /// then stores it. A write that happens sooner for another reason takes the text with it.
+    /// </summary>
+    private async Task FlushOutputLaterAsync()
+    {
+        if (outputInterval > TimeSpan.Zero)
+        {
+            await Task.Delay(outputInterval, timeProvider);
+        }
+
+        lock (_sync)
+        {
+            _outputFlushScheduled = false;
+            if (_output.Length == 0)
+            {
+                return;
+            }
+        }
+
+        await Enqueue(static (_, _) => { });
+    }
+
+    /// <summary>Moves the output heard so far into the pending events; called under the lock.</summary>
+    private void TakeOutput()
+    {
+        if (_output.Length > 0)
+        {
+            _pending.Add((TaskEventTypes.Output, new { text = _output.ToString() }));
+            _output.Clear();
         }
     }
 

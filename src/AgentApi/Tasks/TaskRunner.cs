@@ -22,6 +22,7 @@ public sealed partial class TaskRunner(
     InstanceIdentity instance,
     IOptions<TaskOptions> options,
     IOptions<LeaseOptions> leaseOptions,
+    IOptions<Events.EventOptions> eventOptions,
     TimeProvider timeProvider,
     ILogger<TaskRunner> logger)
 {
@@ -36,7 +37,7 @@ public sealed partial class TaskRunner(
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(item.CancellationToken, shutdownToken);
         var startedAt = timeProvider.GetTimestamp();
-        var observer = new AttemptObserver(item, change => UpdateFencedAsync(item, change));
+        var observer = new AttemptObserver(item, change => UpdateFencedAsync(item, change), eventOptions.Value.OutputInterval, timeProvider);
         item.Observer = observer;
         TokenBudget? ownBudget = null;
 

@@ -44,7 +44,7 @@ public sealed class OpenAiProviderTests
         Assert.Equal("/v1/chat/completions", request.Path);
         Assert.Equal($"Bearer {ApiKey}", request.Authorization);
         Assert.Equal(ModelId, request.Model);
-        Assert.False(request.Stream);
+        Assert.True(request.Stream);
         Assert.Equal(input, request.LastUserMessage);
 
         var messages = ReadMessages(request.Body);
@@ -73,7 +73,7 @@ public sealed class OpenAiProviderTests
         Assert.Equal(2, fake.Requests.Count);
 
         var events = await GetEventsAsync(client, id);
-        Assert.Equal(["queued", "started", "attempt_failed", "started", "model_call", "succeeded"], events.Select(e => e.Type));
+        Assert.Equal(["queued", "started", "attempt_failed", "started", "output", "model_call", "succeeded"], events.Select(e => e.Type));
 
         var failed = events.Single(e => e.Type == "attempt_failed");
         var data = failed.Data!.Value;

@@ -42,7 +42,7 @@ public sealed partial class FakeModelServer
         switch (reply)
         {
             case FakeReply.TextReply text when request.Stream:
-                await WriteStreamingCompletionAsync(context, request, text.Content, ResolveUsage(reply, request), ct);
+                await WriteStreamingCompletionAsync(context, request, text.Content, text.ChunkDelay, ResolveUsage(reply, request), ct);
                 break;
 
             case FakeReply.TextReply text:
@@ -143,7 +143,7 @@ public sealed partial class FakeModelServer
     /// reason, a usage chunk when <c>stream_options.include_usage</c> is true, then <c>[DONE]</c>.
     /// </summary>
     private async Task WriteStreamingCompletionAsync(
-        HttpContext context, RecordedRequest request, string text, FakeUsage usage, CancellationToken ct)
+        HttpContext context, RecordedRequest request, string text, TimeSpan chunkDelay, FakeUsage usage, CancellationToken ct)
     {
         StartEventStream(context);
         var id = NextCompletionId();
@@ -158,6 +158,11 @@ public sealed partial class FakeModelServer
 
         foreach (var piece in SplitIntoChunks(text))
         {
+            if (chunkDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(chunkDelay, ct);
+            }
+
             await WriteEventAsync(context, WriteChunk(id, created, request.Model, includeUsage, delta =>
                 delta.WriteString("content", piece), finishReason: null), ct);
         }

@@ -82,7 +82,11 @@ public abstract record FakeReply
     /// <summary>An assistant text reply, with finish reason <c>stop</c> (OpenAI) or stop reason <c>end_turn</c> (Anthropic).</summary>
     /// <param name="Content">The assistant text. A streaming response sends one chunk per word.</param>
     /// <param name="Usage">The token counts to report, or null for word counts.</param>
-    public sealed record TextReply(string Content, FakeUsage? Usage) : FakeReply;
+    public sealed record TextReply(string Content, FakeUsage? Usage) : FakeReply
+    {
+        /// <summary>A streaming response waits this long between two chunks of text. Zero (the default) means no wait.</summary>
+        public TimeSpan ChunkDelay { get; init; }
+    }
 
     /// <summary>An error response.</summary>
     /// <param name="StatusCode">The HTTP status code, from 400 to 599.</param>

@@ -30,7 +30,7 @@ public sealed class RecoveryTests
         Assert.Equal("succeeded", finished.Status);
         Assert.Equal(2, finished.Attempts);
         var events = await secondClient.GetFromJsonAsync<List<TaskEventDto>>($"/api/tasks/{id}/events");
-        Assert.Equal(["queued", "started", "attempt_failed", "started", "model_call", "succeeded"], events!.Select(e => e.Type));
+        Assert.Equal(["queued", "started", "attempt_failed", "started", "output", "model_call", "succeeded"], events!.Select(e => e.Type));
     }
 
     [Fact]
@@ -163,7 +163,7 @@ public sealed class RecoveryTests
             Assert.Equal("succeeded", finished.Status);
             Assert.Equal(2, finished.Attempts);
             var events = await secondClient.GetFromJsonAsync<List<TaskEventDto>>($"/api/tasks/{id}/events");
-            Assert.Equal(["queued", "started", "attempt_failed", "started", "model_call", "succeeded"], events!.Select(e => e.Type));
+            Assert.Equal(["queued", "started", "attempt_failed", "started", "output", "model_call", "succeeded"], events!.Select(e => e.Type));
         }
         finally
         {
@@ -177,7 +177,7 @@ public sealed class RecoveryTests
         var task = await checkClient.GetFromJsonAsync<TaskDto>($"/api/tasks/{id}");
         Assert.Equal("succeeded", task!.Status);
         var finalEvents = await checkClient.GetFromJsonAsync<List<TaskEventDto>>($"/api/tasks/{id}/events");
-        Assert.Equal(6, finalEvents!.Count);
+        Assert.Equal(7, finalEvents!.Count);
     }
 
     [Fact]

@@ -104,10 +104,11 @@ public sealed class TaskApiTests(PostgresAppFixture fixture) : IClassFixture<Pos
 
         var events = await client.GetFromJsonAsync<List<TaskEventDto>>($"/api/tasks/{id}/events");
         Assert.NotNull(events);
-        Assert.Equal(["queued", "started", "model_call", "succeeded"], events.Select(e => e.Type));
-        Assert.Equal([1L, 2L, 3L, 4L], events.Select(e => e.Sequence));
+        Assert.Equal(["queued", "started", "output", "model_call", "succeeded"], events.Select(e => e.Type));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], events.Select(e => e.Sequence));
+        Assert.Equal(task.Result.Text, events[2].Data!.Value.GetProperty("text").GetString());
 
-        var after = await client.GetFromJsonAsync<List<TaskEventDto>>($"/api/tasks/{id}/events?after=2");
+        var after = await client.GetFromJsonAsync<List<TaskEventDto>>($"/api/tasks/{id}/events?after=3");
         Assert.Equal(["model_call", "succeeded"], after!.Select(e => e.Type));
     }
 

@@ -27,6 +27,12 @@ public sealed class ModelOptions
     /// <summary>Requests to this model started per minute, across every lane and task. 0 means no limit (the default).</summary>
     public int RequestsPerMinute { get; set; }
 
+    /// <summary>
+    /// Whether replies are streamed, so that users see the text as it arrives. Defaults to true for
+    /// <c>openai</c> and <c>simulated</c>, and to false for <c>anthropic</c>.
+    /// </summary>
+    public bool? Stream { get; set; }
+
     /// <summary>Longest time one model request may take before it counts as a transient failure. Defaults to 10 minutes.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -41,7 +41,9 @@ public sealed class ModelRegistry(IConfiguration configuration, TimeProvider tim
     {
         var options = GetOptions(modelName);
         var inner = CreateProviderClient(modelName, options);
-        return new ProviderLimitChatClient(inner, modelName, options.MaxConcurrentRequests, options.RequestsPerMinute);
+        IChatClient limited = new ProviderLimitChatClient(inner, modelName, options.MaxConcurrentRequests, options.RequestsPerMinute);
+        var stream = options.Stream ?? ParseProvider(modelName, options.Provider) != ModelProvider.Anthropic;
+        return stream ? new StreamingOutputChatClient(limited) : limited;
     }
 
     private IChatClient CreateProviderClient(string modelName, ModelOptions options)

@@ -24,7 +24,7 @@ public sealed class SimulatedChatClient(TimeSpan latency, TimeProvider timeProvi
     {
         cancellationToken.ThrowIfCancellationRequested();
         var messageList = messages.ToList();
-        await DelayAsync(cancellationToken);
+        await DelayAsync(latency, cancellationToken);
 
         var text = options?.ResponseFormat is ChatResponseFormatJson { SchemaName: PlanSchemaName }
             ? ComposePlan(messageList)
@@ -44,12 +44,19 @@ public sealed class SimulatedChatClient(TimeSpan latency, TimeProvider timeProvi
     {
         cancellationToken.ThrowIfCancellationRequested();
         var messageList = messages.ToList();
-        await DelayAsync(cancellationToken);
+        var text = options?.ResponseFormat is ChatResponseFormatJson { SchemaName: PlanSchemaName }
+            ? ComposePlan(messageList)
+            : Compose(messageList);
 
-        var text = Compose(messageList);
+        // Half the latency before the first word and the rest spread over the words, so that a
+        // streamed reply arrives in pieces the way a model's does. Each word waits for its own
+        // moment from the start, so the waits' rounding does not add up.
         var words = text.Split(' ');
+        var startedAt = timeProvider.GetTimestamp();
         for (var index = 0; index < words.Length; index++)
         {
+            var due = words.Length > 1 ? latency / 2 + (latency / 2) * index / (words.Length - 1) : latency;
+            await DelayAsync(due - timeProvider.GetElapsedTime(startedAt), cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
             var chunk = index < words.Length - 1 ? words[index] + " " : words[index];
             yield return new ChatResponseUpdate(ChatRole.Assistant, chunk) { ModelId = ModelId };
@@ -93,8 +100,8 @@ public sealed class SimulatedChatClient(TimeSpan latency, TimeProvider timeProvi
         return $"[simulated] No model was called. Received {wordCount} {words}: \"{excerpt}\"";
     }
 
-    private Task DelayAsync(CancellationToken cancellationToken) =>
-        latency > TimeSpan.Zero ? Task.Delay(latency, timeProvider, cancellationToken) : Task.CompletedTask;
+    private Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken) =>
+        delay > TimeSpan.Zero ? Task.Delay(delay, timeProvider, cancellationToken) : Task.CompletedTask;
 
     private static UsageDetails CountUsage(IReadOnlyList<ChatMessage> messages, string reply)
     {
