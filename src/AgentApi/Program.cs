@@ -6,6 +6,7 @@ using AgentApi.Events;
 using AgentApi.Health;
 using AgentApi.Lanes;
 using AgentApi.OpenApi;
+using AgentApi.Processes;
 using AgentApi.Queues;
 using AgentApi.Security;
 using AgentApi.Storage;
@@ -48,6 +49,7 @@ builder.Services.AddSecurity(builder.Configuration);
 builder.Services.AddLanes(builder.Configuration);
 builder.Services.AddAgents(builder.Configuration);
 builder.Services.AddEvents(builder.Configuration, storage);
+builder.Services.AddSystemResources();
 
 // Before the queues: hosted services stop in reverse order, so the Hangfire server stops handing
 // out tasks before the lanes drain.
@@ -80,6 +82,7 @@ app.MapHealth();
 app.MapTasks();
 app.MapLanes();
 app.MapAgents();
+app.MapSystem();
 app.MapQueues();
 app.MapEvents();
 app.MapRazorPages();
