@@ -11,6 +11,7 @@ using AgentApi.Queues;
 using AgentApi.Security;
 using AgentApi.Storage;
 using AgentApi.Tasks;
+using AgentApi.Webhooks;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -49,6 +50,7 @@ builder.Services.AddSecurity(builder.Configuration);
 builder.Services.AddLanes(builder.Configuration);
 builder.Services.AddAgents(builder.Configuration);
 builder.Services.AddEvents(builder.Configuration, storage);
+builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddSystemResources();
 
 // Before the queues: hosted services stop in reverse order, so the Hangfire server stops handing

@@ -136,17 +136,7 @@ public static class TaskEndpoints
             return TaskNotFound(id);
         }
 
-        var children = await store.GetChildrenAsync(taskId, cancellationToken);
-        // Only a top-level task reports its tree: a child's tree is its root's.
-        TaskTreeUsageResponse? treeUsage = null;
-        var isRoot = task.RootId is null || task.RootId == task.Id;
-        if (isRoot && (children.Count > 0 || task.TokenBudget is not null))
-        {
-            var (input, output) = await store.GetTreeUsageAsync(task.Id, cancellationToken);
-            treeUsage = new TaskTreeUsageResponse(input, output, task.TokenBudget);
-        }
-
-        return TypedResults.Ok(TaskResponse.From(task, children, treeUsage));
+        return TypedResults.Ok(await store.ToResponseAsync(task, cancellationToken));
     }
 
     private static async Task<Results<Accepted<TaskResponse>, ProblemHttpResult>> CancelAsync(

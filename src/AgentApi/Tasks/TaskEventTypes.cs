@@ -22,6 +22,12 @@ public static class TaskEventTypes
     /// <summary>Model output as it arrives; <c>data.text</c> holds the text since the previous output event.</summary>
     public const string Output = "output";
 
+    /// <summary>A webhook delivery attempt succeeded; stored after the task's final event.</summary>
+    public const string WebhookDelivered = "webhook_delivered";
+
+    /// <summary>A webhook delivery attempt failed; <c>data.retryInMs</c> is null when no attempt follows.</summary>
+    public const string WebhookFailed = "webhook_failed";
+
     /// <summary>Returns whether <paramref name="type"/> is a task's last event: nothing follows it.</summary>
     public static bool IsFinal(string type) => type is Succeeded or Failed or Cancelled or TimedOut;
 }

@@ -14,7 +14,7 @@ public sealed partial class TaskStore
         public abstract void Saved(AgentTask task, IReadOnlyList<TaskEvent> events);
 
         /// <summary>Publishes the saved change's events and reports the change, or null when the task did not exist.</summary>
-        public abstract void Complete(Events.TaskEventBus bus);
+        public abstract void Complete(TaskStore store);
 
         /// <summary>Saves the change in a transaction of its own and reports how that went.</summary>
         public abstract Task RunAloneAsync();
@@ -37,11 +37,11 @@ public sealed partial class TaskStore
 
         public override void Saved(AgentTask task, IReadOnlyList<TaskEvent> events) => _saved = new TaskChange<TResult>(task, _result, events);
 
-        public override void Complete(Events.TaskEventBus bus)
+        public override void Complete(TaskStore store)
         {
             if (_saved is not null)
             {
-                bus.Publish(_saved.Events);
+                store.Published(_saved.Task, _saved.Events);
             }
 
             Completion.TrySetResult(_saved);

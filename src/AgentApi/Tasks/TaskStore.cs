@@ -15,13 +15,19 @@ public sealed partial class TaskStore
     private readonly IDbContextFactory<AgentDbContext> dbFactory;
     private readonly TimeProvider timeProvider;
     private readonly Events.TaskEventBus bus;
+    private readonly ITaskOutcomeListener[] outcomeListeners;
     private readonly GroupCommitQueue<PendingUpdate> _batches;
 
-    public TaskStore(IDbContextFactory<AgentDbContext> dbFactory, TimeProvider timeProvider, Events.TaskEventBus bus)
+    public TaskStore(
+        IDbContextFactory<AgentDbContext> dbFactory,
+        TimeProvider timeProvider,
+        Events.TaskEventBus bus,
+        IEnumerable<ITaskOutcomeListener> outcomeListeners)
     {
         this.dbFactory = dbFactory;
         this.timeProvider = timeProvider;
         this.bus = bus;
+        this.outcomeListeners = outcomeListeners.ToArray();
         _batches = new GroupCommitQueue<PendingUpdate>(SaveBatchAsync, static (update, exception) => update.Fail(exception), static update => update.Id);
     }
 
@@ -42,6 +48,23 @@ public sealed partial class TaskStore
         return children
             .Select(child => new TaskChildResponse(child.Id, WireNames<AgentTaskStatus>.ToName(child.Status), child.Agent, child.Name))
             .ToList();
+    }
+
+    /// <summary>Builds the task as the API returns it, with its children and, for a top-level task, its tree's usage.</summary>
+    public async Task<TaskResponse> ToResponseAsync(AgentTask task, CancellationToken cancellationToken)
+    {
+        var children = await GetChildrenAsync(task.Id, cancellationToken);
+
+        // Only a top-level task reports its tree: a child's tree is its root's.
+        TaskTreeUsageResponse? treeUsage = null;
+        var isRoot = task.RootId is null || task.RootId == task.Id;
+        if (isRoot && (children.Count > 0 || task.TokenBudget is not null))
+        {
+            var (input, output) = await GetTreeUsageAsync(task.Id, cancellationToken);
+            treeUsage = new TaskTreeUsageResponse(input, output, task.TokenBudget);
+        }
+
+        return TaskResponse.From(task, children, treeUsage);
     }
 
     /// <summary>Tokens, input and output, used so far by the tree whose root is <paramref name="rootId"/>.</summary>
@@ -106,7 +129,7 @@ public sealed partial class TaskStore
             try
             {
                 await db.SaveChangesAsync(cancellationToken);
-                bus.Publish(events);
+                Published(task, events);
                 return new TaskChange<TResult>(task, result, events);
             }
             catch (DbUpdateException exception) when (attempt < MaxConflictRetries && IsWriteConflict(exception))
@@ -157,7 +180,7 @@ public sealed partial class TaskStore
 
         foreach (var update in batch)
         {
-            update.Complete(bus);
+            update.Complete(this);
         }
     }
 
@@ -168,7 +191,7 @@ public sealed partial class TaskStore
         db.Tasks.Add(task);
         var events = AppendEvents(db, task, buffer);
         await db.SaveChangesAsync(cancellationToken);
-        bus.Publish(events);
+        Published(task, events);
         return events;
     }
 
@@ -180,6 +203,19 @@ public sealed partial class TaskStore
             .OrderBy(e => e.Sequence)
             .Take(limit)
             .ToListAsync(cancellationToken);
+    }
+
+    /// <summary>Publishes the events of a saved change, and tells the outcome listeners when it finished the task.</summary>
+    private void Published(AgentTask task, IReadOnlyList<TaskEvent> events)
+    {
+        bus.Publish(events);
+        if (task.IsFinished && events.Any(taskEvent => TaskEventTypes.IsFinal(taskEvent.Type)))
+        {
+            foreach (var listener in outcomeListeners)
+            {
+                listener.OnFinished(task);
+            }
+        }
     }
 
     /// <summary>

@@ -10,7 +10,11 @@ namespace AgentApi.Tasks;
 /// Checks a submission field by field. Every problem is reported under the field's JSON name with
 /// what is allowed, and nothing is stored when there is any.
 /// </summary>
-public sealed class TaskSubmissionValidator(AgentCatalog agents, LaneCatalog lanes, IOptions<TaskOptions> options)
+public sealed class TaskSubmissionValidator(
+    AgentCatalog agents,
+    LaneCatalog lanes,
+    IOptions<TaskOptions> options,
+    IOptions<Webhooks.WebhookOptions> webhookOptions)
 {
     private const int MaxNameLength = 256;
     private const int MaxSessionKeyLength = 256;
@@ -190,7 +194,7 @@ public sealed class TaskSubmissionValidator(AgentCatalog agents, LaneCatalog lan
         }
     }
 
-    private static void ValidateWebhookUrl(Dictionary<string, List<string>> errors, string? url)
+    private void ValidateWebhookUrl(Dictionary<string, List<string>> errors, string? url)
     {
         if (url is null)
         {
@@ -204,6 +208,17 @@ public sealed class TaskSubmissionValidator(AgentCatalog agents, LaneCatalog lan
             || !string.IsNullOrEmpty(uri.UserInfo))
         {
             Add(errors, "webhookUrl", $"Must be an absolute http or https URL without credentials, spaces or control characters, at most {MaxUrlLength} characters.");
+            return;
+        }
+
+        var webhooks = webhookOptions.Value;
+        if (string.IsNullOrEmpty(webhooks.Secret))
+        {
+            Add(errors, "webhookUrl", "Webhooks are off on this service because Webhooks:Secret is not set, so deliveries could not be signed; leave webhookUrl out or ask the operator to set it.");
+        }
+        else if (!Webhooks.WebhookExtensions.IsAllowedHost(uri, webhooks.AllowedHosts))
+        {
+            Add(errors, "webhookUrl", $"Host '{uri.Authority}' is not in Webhooks:AllowedHosts ({string.Join(", ", webhooks.AllowedHosts)}).");
         }
     }
 
