@@ -216,9 +216,12 @@ public sealed class TaskSubmissionValidator(
         {
             Add(errors, "webhookUrl", "Webhooks are off on this service because Webhooks:Secret is not set, so deliveries could not be signed; leave webhookUrl out or ask the operator to set it.");
         }
-        else if (!Webhooks.WebhookExtensions.IsAllowedHost(uri, webhooks.AllowedHosts))
+        else if (System.Net.IPAddress.TryParse(uri.IdnHost, out var address)
+            && Webhooks.WebhookConnections.IsInternal(address)
+            && !Webhooks.WebhookConnections.IsAllowedHost(uri.IdnHost, uri.Port, webhooks.AllowedHosts))
         {
-            Add(errors, "webhookUrl", $"Host '{uri.Authority}' is not in Webhooks:AllowedHosts ({string.Join(", ", webhooks.AllowedHosts)}).");
+            // A host name is checked when it is resolved, at delivery; an address can be checked now.
+            Add(errors, "webhookUrl", $"{uri.IdnHost} is a loopback, private or link-local address; add it to Webhooks:AllowedHosts to allow it.");
         }
     }
 

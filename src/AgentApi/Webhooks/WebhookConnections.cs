@@ -4,13 +4,14 @@ using System.Net.Sockets;
 namespace AgentApi.Webhooks;
 
 /// <summary>
-/// Opens webhook connections only to addresses that are not link-local (such as the
-/// 169.254.169.254 metadata service), unspecified or multicast. The check runs on the resolved
-/// address at connect time, so a host name that resolves there cannot get past it.
+/// Opens webhook connections to public addresses only, unless the host is in
+/// <see cref="WebhookOptions.AllowedHosts"/>. The check runs on the addresses the host resolves
+/// to at connect time, so a public-looking name that resolves to an internal address, such as
+/// the 169.254.169.254 metadata service, is refused.
 /// </summary>
-internal static class WebhookConnections
+internal sealed class WebhookConnections(IReadOnlyCollection<string> allowedHosts)
 {
-    public static SocketsHttpHandler CreateHandler() => new()
+    public SocketsHttpHandler CreateHandler() => new()
     {
         // A redirect could lead anywhere; a receiver that moved must be configured again.
         AllowAutoRedirect = false,
@@ -19,7 +20,8 @@ internal static class WebhookConnections
         ConnectCallback = ConnectAsync,
     };
 
-    public static bool IsBlocked(IPAddress address)
+    /// <summary>Returns whether <paramref name="address"/> is loopback, private, shared, link-local, unspecified or multicast.</summary>
+    public static bool IsInternal(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)
         {
@@ -29,26 +31,43 @@ internal static class WebhookConnections
         if (address.AddressFamily == AddressFamily.InterNetwork)
         {
             var bytes = address.GetAddressBytes();
-            return bytes[0] == 0 || (bytes[0] == 169 && bytes[1] == 254) || bytes[0] >= 224;
+            return bytes[0] is 0 or 10 or 127 or >= 224
+                || (bytes[0] == 100 && bytes[1] is >= 64 and < 128)
+                || (bytes[0] == 169 && bytes[1] == 254)
+                || (bytes[0] == 172 && bytes[1] is >= 16 and < 32)
+                || (bytes[0] == 192 && bytes[1] == 168);
         }
 
-        return address.Equals(IPAddress.IPv6Any) || address.IsIPv6LinkLocal || address.IsIPv6Multicast || address.IsIPv6SiteLocal;
+        var first = address.GetAddressBytes()[0];
+        return address.Equals(IPAddress.IPv6Any)
+            || IPAddress.IsLoopback(address)
+            || address.IsIPv6LinkLocal
+            || address.IsIPv6SiteLocal
+            || address.IsIPv6Multicast
+            || (first & 0xfe) == 0xfc;
     }
 
-    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    /// <summary>Returns whether <paramref name="allowedHosts"/> lists <paramref name="host"/>, or it with <paramref name="port"/>.</summary>
+    public static bool IsAllowedHost(string host, int port, IReadOnlyCollection<string> allowedHosts) =>
+        allowedHosts.Any(allowed => string.Equals(allowed, host, StringComparison.OrdinalIgnoreCase)
+            || string.Equals(allowed, $"{host}:{port}", StringComparison.OrdinalIgnoreCase));
+
+    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
-        var addresses = await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken);
-        var allowed = addresses.Where(address => !IsBlocked(address)).ToArray();
-        if (allowed.Length == 0)
+        var host = context.DnsEndPoint.Host;
+        var port = context.DnsEndPoint.Port;
+        var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken);
+        var usable = IsAllowedHost(host, port, allowedHosts) ? addresses : addresses.Where(address => !IsInternal(address)).ToArray();
+        if (usable.Length == 0)
         {
             throw new HttpRequestException(
-                $"Webhook host '{context.DnsEndPoint.Host}' resolves only to link-local, unspecified or multicast addresses, which webhooks may not reach.");
+                $"Webhook host '{host}' resolves only to loopback, private or link-local addresses; add '{host}' or '{host}:{port}' to Webhooks:AllowedHosts to allow it.");
         }
 
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, cancellationToken);
+            await socket.ConnectAsync(usable, port, cancellationToken);
             return new NetworkStream(socket, ownsSocket: true);
         }
         catch

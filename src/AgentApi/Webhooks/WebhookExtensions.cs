@@ -23,15 +23,10 @@ public static class WebhookExtensions
                 client.Timeout = Timeout.InfiniteTimeSpan;
                 client.DefaultRequestHeaders.UserAgent.ParseAdd("AgentApi-Webhooks/1.0");
             })
-            .ConfigurePrimaryHttpMessageHandler(WebhookConnections.CreateHandler);
+            .ConfigurePrimaryHttpMessageHandler(provider =>
+                new WebhookConnections(provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<WebhookOptions>>().Value.AllowedHosts).CreateHandler());
         services.AddTransient<WebhookDeliveryJob>();
         services.AddSingleton<ITaskOutcomeListener, WebhookTrigger>();
         return services;
     }
-
-    /// <summary>Returns whether <paramref name="uri"/> names a host in <paramref name="allowedHosts"/>; an empty list allows every host.</summary>
-    public static bool IsAllowedHost(Uri uri, IReadOnlyCollection<string> allowedHosts) =>
-        allowedHosts.Count == 0
-        || allowedHosts.Any(host => string.Equals(host, uri.Host, StringComparison.OrdinalIgnoreCase)
-            || string.Equals(host, uri.Authority, StringComparison.OrdinalIgnoreCase));
 }

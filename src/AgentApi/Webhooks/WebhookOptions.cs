@@ -25,9 +25,9 @@ public sealed class WebhookOptions
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// Hosts (with <c>:port</c> for one port only) that webhooks may be sent to; empty (the
-    /// default) allows any host. Link-local addresses, such as cloud metadata services, are never
-    /// connected to.
+    /// Hosts (with <c>:port</c> for one port only) that webhooks may reach although they resolve to
+    /// loopback, private or link-local addresses. Any other host must resolve to a public address.
+    /// Empty by default.
     /// </summary>
     public List<string> AllowedHosts { get; set; } = [];
 }

@@ -81,22 +81,53 @@ public sealed class WebhookTests
     }
 
     [Fact]
-    public async Task Submit_WebhookWithoutSecretOrOutsideAllowedHosts_Is400()
+    public async Task Submit_WebhookWithoutSecretOrToInternalAddress_Is400()
     {
         await using var noSecret = await AgentApiFactory.StartPostgresAsync();
         using var first = noSecret.CreateAuthenticatedClient();
-        await using var allowlisted = await StartAsync(new Dictionary<string, string?> { ["Webhooks:AllowedHosts:0"] = "hooks.example.test" });
-        using var second = allowlisted.CreateAuthenticatedClient();
+        await using var withSecret = await AgentApiFactory.StartPostgresAsync(new Dictionary<string, string?>
+        {
+            ["Webhooks:Secret"] = Secret,
+            ["Webhooks:AllowedHosts:0"] = "10.1.2.3:8080",
+            ["Models:Default:LatencyMs"] = "600000",
+        });
+        using var second = withSecret.CreateAuthenticatedClient();
 
-        var withoutSecret = await first.PostAsJsonAsync("/api/tasks", new { input = "x", webhookUrl = "http://127.0.0.1:9/hook" }).WaitAsync(TestTimeouts.Request);
-        var otherHost = await second.PostAsJsonAsync("/api/tasks", new { input = "x", webhookUrl = "http://127.0.0.1:9/hook" }).WaitAsync(TestTimeouts.Request);
-        var allowedHost = await second.PostAsJsonAsync("/api/tasks", new { input = "x", webhookUrl = "https://hooks.example.test/in" }).WaitAsync(TestTimeouts.Request);
+        var withoutSecret = await first.PostAsJsonAsync("/api/tasks", new { input = "x", webhookUrl = "https://hooks.example.test/in" }).WaitAsync(TestTimeouts.Request);
+        var loopback = await second.PostAsJsonAsync("/api/tasks", new { input = "x", webhookUrl = "http://127.0.0.1:9/hook" }).WaitAsync(TestTimeouts.Request);
+        var metadata = await second.PostAsJsonAsync("/api/tasks", new { input = "x", webhookUrl = "http://169.254.169.254/latest" }).WaitAsync(TestTimeouts.Request);
+        var otherPort = await second.PostAsJsonAsync("/api/tasks", new { input = "x", webhookUrl = "http://10.1.2.3:9090/hook" }).WaitAsync(TestTimeouts.Request);
+        var allowlisted = await second.PostAsJsonAsync("/api/tasks", new { input = "x", webhookUrl = "http://10.1.2.3:8080/hook" }).WaitAsync(TestTimeouts.Request);
+        var hostName = await second.PostAsJsonAsync("/api/tasks", new { input = "x", webhookUrl = "https://hooks.example.test/in" }).WaitAsync(TestTimeouts.Request);
 
         Assert.Equal(HttpStatusCode.BadRequest, withoutSecret.StatusCode);
         Assert.Contains("Webhooks:Secret", await withoutSecret.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.BadRequest, otherHost.StatusCode);
-        Assert.Contains("Webhooks:AllowedHosts", await otherHost.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.Accepted, allowedHost.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, loopback.StatusCode);
+        Assert.Contains("Webhooks:AllowedHosts", await loopback.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, metadata.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, otherPort.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, allowlisted.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, hostName.StatusCode);
+    }
+
+    [Fact]
+    public async Task Webhook_HostResolvesToLoopbackWithoutAllowlist_IsRefusedAtConnect()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var factory = await AgentApiFactory.StartPostgresAsync(new Dictionary<string, string?>
+        {
+            ["Webhooks:Secret"] = Secret,
+            ["Webhooks:MaxAttempts"] = "1",
+        });
+        using var client = factory.CreateAuthenticatedClient();
+        var url = receiver.Url.Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
+
+        var taskId = await factory.SubmitAsync(client, new { agent = "general-purpose", input = "hello", webhookUrl = url });
+        var events = await WaitForEventAsync(client, taskId, "webhook_failed");
+
+        var failed = events.Single(e => e.Type == "webhook_failed");
+        Assert.Contains("loopback, private or link-local", failed.Data!.Value.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Empty(receiver.Received);
     }
 
     [Theory]
@@ -105,12 +136,18 @@ public sealed class WebhookTests
     [InlineData("fe80::1", true)]
     [InlineData("0.0.0.0", true)]
     [InlineData("224.0.0.1", true)]
-    [InlineData("127.0.0.1", false)]
-    [InlineData("10.1.2.3", false)]
-    [InlineData("::1", false)]
+    [InlineData("127.0.0.1", true)]
+    [InlineData("10.1.2.3", true)]
+    [InlineData("172.16.0.1", true)]
+    [InlineData("192.168.1.1", true)]
+    [InlineData("100.64.0.1", true)]
+    [InlineData("::1", true)]
+    [InlineData("fd00::1", true)]
+    [InlineData("172.32.0.1", false)]
+    [InlineData("8.8.8.8", false)]
     [InlineData("2001:db8::1", false)]
-    public void IsBlocked_Address_OnlyLinkLocalUnspecifiedAndMulticast(string address, bool blocked) =>
-        Assert.Equal(blocked, WebhookConnections.IsBlocked(IPAddress.Parse(address)));
+    public void IsInternal_Address_MatchesNonPublicRanges(string address, bool isInternal) =>
+        Assert.Equal(isInternal, WebhookConnections.IsInternal(IPAddress.Parse(address)));
 
     private static Task<AgentApiFactory> StartAsync(Dictionary<string, string?>? extra = null)
     {
@@ -118,6 +155,7 @@ public sealed class WebhookTests
         {
             ["Webhooks:Secret"] = Secret,
             ["Webhooks:RetryBaseDelay"] = "00:00:00.200",
+            ["Webhooks:AllowedHosts:0"] = "127.0.0.1",
         };
         foreach (var (key, value) in extra ?? [])
         {
