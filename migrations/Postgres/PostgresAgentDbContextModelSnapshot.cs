@@ -91,6 +91,83 @@ namespace AgentApi.Migrations.Postgres
                     b.ToTable("session_messages", (string)null);
                 });
 
+            modelBuilder.Entity("AgentApi.Heartbeat.HeartbeatState", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ActiveEnd")
+                        .HasMaxLength(5)
+                        .HasColumnType("character varying(5)")
+                        .HasColumnName("active_end");
+
+                    b.Property<string>("ActiveStart")
+                        .HasMaxLength(5)
+                        .HasColumnType("character varying(5)")
+                        .HasColumnName("active_start");
+
+                    b.Property<string>("ActiveTimeZone")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("active_time_zone");
+
+                    b.Property<string>("Agent")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("agent");
+
+                    b.Property<string>("ChecklistJson")
+                        .HasColumnType("text")
+                        .HasColumnName("checklist_json");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.Property<long>("EveryMs")
+                        .HasColumnType("bigint")
+                        .HasColumnName("every_ms");
+
+                    b.Property<DateTimeOffset?>("LastBeatAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_beat_at");
+
+                    b.Property<string>("LastOutcome")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("last_outcome");
+
+                    b.Property<Guid?>("LastTaskId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("last_task_id");
+
+                    b.Property<DateTimeOffset?>("NextBeatAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_beat_at");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("bigint")
+                        .HasColumnName("version");
+
+                    b.Property<string>("WebhookUrl")
+                        .HasColumnType("text")
+                        .HasColumnName("webhook_url");
+
+                    b.Property<string>("Workspace")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("workspace");
+
+                    b.HasKey("Id")
+                        .HasName("pk_heartbeat");
+
+                    b.ToTable("heartbeat", (string)null);
+                });
+
             modelBuilder.Entity("AgentApi.Security.StoredApiKey", b =>
                 {
                     b.Property<string>("Name")
@@ -228,6 +305,11 @@ namespace AgentApi.Migrations.Postgres
                         .HasColumnType("character varying(256)")
                         .HasColumnName("name");
 
+                    b.Property<string>("Origin")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("origin");
+
                     b.Property<long?>("OutputTokens")
                         .HasColumnType("bigint")
                         .HasColumnName("output_tokens");
@@ -299,6 +381,10 @@ namespace AgentApi.Migrations.Postgres
                     b.Property<string>("SubtasksJson")
                         .HasColumnType("text")
                         .HasColumnName("subtasks_json");
+
+                    b.Property<bool>("Suppressed")
+                        .HasColumnType("boolean")
+                        .HasColumnName("suppressed");
 
                     b.Property<int>("TimeoutSeconds")
                         .HasColumnType("integer")

@@ -84,6 +84,83 @@ namespace AgentApi.Migrations.Sqlite
                     b.ToTable("session_messages", (string)null);
                 });
 
+            modelBuilder.Entity("AgentApi.Heartbeat.HeartbeatState", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ActiveEnd")
+                        .HasMaxLength(5)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("active_end");
+
+                    b.Property<string>("ActiveStart")
+                        .HasMaxLength(5)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("active_start");
+
+                    b.Property<string>("ActiveTimeZone")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("active_time_zone");
+
+                    b.Property<string>("Agent")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("agent");
+
+                    b.Property<string>("ChecklistJson")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("checklist_json");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("enabled");
+
+                    b.Property<long>("EveryMs")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("every_ms");
+
+                    b.Property<long?>("LastBeatAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_beat_at");
+
+                    b.Property<string>("LastOutcome")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_outcome");
+
+                    b.Property<Guid?>("LastTaskId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_task_id");
+
+                    b.Property<long?>("NextBeatAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("next_beat_at");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.Property<string>("WebhookUrl")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("webhook_url");
+
+                    b.Property<string>("Workspace")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace");
+
+                    b.HasKey("Id")
+                        .HasName("pk_heartbeat");
+
+                    b.ToTable("heartbeat", (string)null);
+                });
+
             modelBuilder.Entity("AgentApi.Security.StoredApiKey", b =>
                 {
                     b.Property<string>("Name")
@@ -221,6 +298,11 @@ namespace AgentApi.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("name");
 
+                    b.Property<string>("Origin")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("origin");
+
                     b.Property<long?>("OutputTokens")
                         .HasColumnType("INTEGER")
                         .HasColumnName("output_tokens");
@@ -292,6 +374,10 @@ namespace AgentApi.Migrations.Sqlite
                     b.Property<string>("SubtasksJson")
                         .HasColumnType("TEXT")
                         .HasColumnName("subtasks_json");
+
+                    b.Property<bool>("Suppressed")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("suppressed");
 
                     b.Property<int>("TimeoutSeconds")
                         .HasColumnType("INTEGER")

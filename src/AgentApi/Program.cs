@@ -4,6 +4,7 @@ using AgentApi.Agents;
 using AgentApi.Errors;
 using AgentApi.Events;
 using AgentApi.Health;
+using AgentApi.Heartbeat;
 using AgentApi.Lanes;
 using AgentApi.OpenApi;
 using AgentApi.Processes;
@@ -51,6 +52,7 @@ builder.Services.AddLanes(builder.Configuration);
 builder.Services.AddAgents(builder.Configuration);
 builder.Services.AddEvents(builder.Configuration, storage);
 builder.Services.AddWebhooks(builder.Configuration);
+builder.Services.AddHeartbeat(builder.Configuration);
 builder.Services.AddSystemResources();
 
 // Before the queues: hosted services stop in reverse order, so the Hangfire server stops handing
@@ -87,6 +89,7 @@ app.MapAgents();
 app.MapSystem();
 app.MapQueues();
 app.MapEvents();
+app.MapHeartbeat();
 app.MapRazorPages();
 
 await app.RunAsync();

@@ -20,6 +20,8 @@ public abstract class AgentDbContext(DbContextOptions options) : DbContext(optio
 
     public DbSet<SessionMessage> SessionMessages => Set<SessionMessage>();
 
+    public DbSet<Heartbeat.HeartbeatState> Heartbeat => Set<Heartbeat.HeartbeatState>();
+
     public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
         ReplaceNulCharacters();
@@ -95,6 +97,24 @@ public abstract class AgentDbContext(DbContextOptions options) : DbContext(optio
             task.HasIndex(t => t.RootId);
             task.HasIndex(t => t.LeaseOwner);
             task.HasIndex(t => new { t.SessionKey, t.Id });
+            task.Property(t => t.Origin).HasMaxLength(32);
+        });
+
+        modelBuilder.Entity<Heartbeat.HeartbeatState>(heartbeat =>
+        {
+            heartbeat.ToTable("heartbeat");
+            heartbeat.HasKey(h => h.Id);
+            heartbeat.Property(h => h.Id).ValueGeneratedNever();
+            heartbeat.Property(h => h.Agent).HasMaxLength(128);
+            heartbeat.Property(h => h.Workspace).HasMaxLength(64);
+            heartbeat.Property(h => h.ActiveStart).HasMaxLength(5);
+            heartbeat.Property(h => h.ActiveEnd).HasMaxLength(5);
+            heartbeat.Property(h => h.ActiveTimeZone).HasMaxLength(64);
+            heartbeat.Property(h => h.LastOutcome).HasMaxLength(32);
+            heartbeat.Property(h => h.Version).IsConcurrencyToken();
+            heartbeat.Ignore(h => h.Every);
+            heartbeat.Ignore(h => h.IsOn);
+            heartbeat.Ignore(h => h.SessionKey);
         });
 
         modelBuilder.Entity<TaskEvent>(taskEvent =>

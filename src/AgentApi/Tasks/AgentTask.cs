@@ -57,6 +57,12 @@ public sealed class AgentTask
 
     public string? WebhookUrl { get; set; }
 
+    /// <summary>What created the task when it was not a submission through the API: <c>heartbeat</c>, or null.</summary>
+    public string? Origin { get; set; }
+
+    /// <summary>Whether the result was a heartbeat's "nothing needs attention", which is stored but not announced.</summary>
+    public bool Suppressed { get; set; }
+
     public string? IdempotencyKey { get; set; }
 
     /// <summary>SHA-256 of the submission body, compared when an idempotency key repeats.</summary>

@@ -56,6 +56,12 @@ internal sealed class AttemptObserver(
 
     public void OnOutput(string text)
     {
+        // A beat's reply is announced only once it is known not to be "nothing needs attention".
+        if (item.Task.Origin == Heartbeat.HeartbeatService.Origin)
+        {
+            return;
+        }
+
         lock (_sync)
         {
             _output.Append(text);

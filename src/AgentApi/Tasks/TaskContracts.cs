@@ -72,7 +72,8 @@ public sealed record TaskProgressResponse(int Percent, string? Message);
 public sealed record TaskUsageResponse(long? InputTokens, long? OutputTokens);
 
 /// <summary>A task's result; <c>partial</c> is true when some children failed and only the others' results were combined.</summary>
-public sealed record TaskResultResponse(string Text, string? Model, TaskUsageResponse Usage, bool Partial);
+/// <summary>A task's result; <paramref name="Suppressed"/> is true for a heartbeat whose reply was "nothing needs attention".</summary>
+public sealed record TaskResultResponse(string Text, string? Model, TaskUsageResponse Usage, bool Partial, bool Suppressed);
 
 /// <summary>Tokens of the task itself and of its whole tree (the task and every descendant).</summary>
 public sealed record TaskTreeUsageResponse(long InputTokens, long OutputTokens, long? Budget);
@@ -104,7 +105,8 @@ public sealed record TaskResponse(
     JsonElement? Metadata,
     string? Workspace,
     TaskTreeUsageResponse? TreeUsage,
-    IReadOnlyList<TaskChildResponse> Children)
+    IReadOnlyList<TaskChildResponse> Children,
+    string? Origin)
 {
     public static TaskResponse From(AgentTask task, IReadOnlyList<TaskChildResponse> children, TaskTreeUsageResponse? treeUsage = null) => new(
         task.Id,
@@ -125,12 +127,13 @@ public sealed record TaskResponse(
         new TaskProgressResponse(task.ProgressPercent, task.ProgressMessage),
         task.ResultText is null
             ? null
-            : new TaskResultResponse(task.ResultText, task.ResultModel, new TaskUsageResponse(task.InputTokens, task.OutputTokens), task.ResultPartial),
+            : new TaskResultResponse(task.ResultText, task.ResultModel, new TaskUsageResponse(task.InputTokens, task.OutputTokens), task.ResultPartial, task.Suppressed),
         task.ErrorType is null ? null : new TaskErrorResponse(task.ErrorType, task.ErrorMessage ?? string.Empty),
         task.MetadataJson is null ? null : JsonDocument.Parse(task.MetadataJson).RootElement.Clone(),
         task.Workspace,
         treeUsage,
-        children);
+        children,
+        task.Origin);
 }
 
 /// <summary>One page of <c>GET /api/tasks</c>; pass <c>nextCursor</c> as <c>cursor</c> for the next page.</summary>

@@ -407,7 +407,21 @@ public sealed partial class TaskRunner(
                 task.ResultModel = result.Model;
                 task.ResultPartial = result.Partial;
                 task.ProgressPercent = 100;
-                events.AddTranscript(result.Transcript);
+                if (task.Origin != Heartbeat.HeartbeatService.Origin)
+                {
+                    events.AddTranscript(result.Transcript);
+                }
+                else if (Heartbeat.HeartbeatReply.IsOk(result.Text))
+                {
+                    // Stored, but not announced, and kept out of the session so that routine
+                    // beats do not crowd the conversation.
+                    task.Suppressed = true;
+                }
+                else
+                {
+                    events.AddTranscript(result.Transcript);
+                    events.Add(TaskEventTypes.Output, new { text = result.Text });
+                }
             }
 
             task.LeaseOwner = null;

@@ -18,6 +18,7 @@ public sealed class TaskService(
     RunningTaskRegistry runningTasks,
     TaskIdGenerator idGenerator,
     IOptions<TaskOptions> options,
+    Heartbeat.HeartbeatSession heartbeat,
     TimeProvider timeProvider,
     ILogger<TaskService> logger)
 {
@@ -27,7 +28,11 @@ public sealed class TaskService(
     /// Stores a validated submission as a queued task and enqueues its job. With an idempotency
     /// key that was seen before, returns the first task instead (or a conflict when the body differs).
     /// </summary>
-    public async Task<SubmissionResult> SubmitAsync(SubmitTaskRequest request, string? idempotencyKey, CancellationToken cancellationToken)
+    public Task<SubmissionResult> SubmitAsync(SubmitTaskRequest request, string? idempotencyKey, CancellationToken cancellationToken) =>
+        SubmitAsync(request, idempotencyKey, origin: null, cancellationToken);
+
+    /// <summary>Submits a task that the service itself creates, such as a heartbeat's, recording what created it in <paramref name="origin"/>.</summary>
+    public async Task<SubmissionResult> SubmitAsync(SubmitTaskRequest request, string? idempotencyKey, string? origin, CancellationToken cancellationToken)
     {
         var requestHash = idempotencyKey is null ? null : HashRequest(request);
         if (idempotencyKey is not null && await FindByIdempotencyKeyAsync(idempotencyKey, cancellationToken) is { } existing)
@@ -36,6 +41,7 @@ public sealed class TaskService(
         }
 
         var task = CreateTask(request, idempotencyKey, requestHash);
+        task.Origin = origin;
         var buffer = new TaskEventBuffer();
         buffer.Add(TaskEventTypes.Queued, new { queue = task.Queue, lane = task.Lane, priority = WireNames<TaskPriority>.ToName(task.Priority) });
 
@@ -60,7 +66,32 @@ public sealed class TaskService(
         // When the service is stopping, the job is not created here. The task is stored, so the
         // recovery sweep of the next start or of another instance creates it.
         enqueuer.Post(task);
+        if (origin is null && task.TranscriptKey is { } sessionKey && sessionKey == heartbeat.SessionKey)
+        {
+            await YieldHeartbeatsAsync(task, sessionKey, cancellationToken);
+        }
+
         return new SubmissionResult(SubmissionOutcome.Created, task);
+    }
+
+    /// <summary>
+    /// Cancels the unfinished heartbeat runs of a session that user work just arrived for, so that
+    /// the user never waits behind a beat; the next beat comes at its usual time.
+    /// </summary>
+    private async Task YieldHeartbeatsAsync(AgentTask userTask, string sessionKey, CancellationToken cancellationToken)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var beats = await db.Tasks.AsNoTracking()
+            .Where(task => task.SessionKey == sessionKey
+                && task.Origin == Heartbeat.HeartbeatService.Origin
+                && (task.Status == AgentTaskStatus.Queued || task.Status == AgentTaskStatus.Running))
+            .Select(task => task.Id)
+            .ToListAsync(cancellationToken);
+        foreach (var beat in beats)
+        {
+            Heartbeat.HeartbeatLog.Yielded(logger, beat, userTask.Id, sessionKey);
+            await CancelAsync(beat, cancellationToken);
+        }
     }
 
     public async Task<TaskPageResponse> ListAsync(TaskListQuery query, CancellationToken cancellationToken)

@@ -13,7 +13,7 @@ public sealed class WebhookTrigger(IBackgroundJobClient jobs, ILogger<WebhookTri
 {
     public void OnFinished(AgentTask task)
     {
-        if (task.WebhookUrl is null || task.ParentId is not null)
+        if (task.WebhookUrl is null || task.ParentId is not null || task.Suppressed)
         {
             return;
         }

@@ -226,7 +226,8 @@ public sealed record TaskDto(
     Guid? ParentId = null,
     string? Workspace = null,
     TaskTreeUsageResponse? TreeUsage = null,
-    List<TaskChildResponse>? Children = null);
+    List<TaskChildResponse>? Children = null,
+    string? Origin = null);
 
 public sealed record TaskEventDto(Guid TaskId, long Sequence, string Type, DateTimeOffset Timestamp, System.Text.Json.JsonElement? Data);
 
