@@ -34,7 +34,9 @@ public sealed class OutputStreamingTests
         Assert.Equal(reply, string.Concat(outputs.Select(e => e.Data!.Value.GetProperty("text").GetString())));
         Assert.Equal(reply, task.Result!.Text);
         Assert.True(events!.FindIndex(e => e.Type == "output") < events.FindIndex(e => e.Type == "model_call"));
-        var gaps = outputs.Zip(outputs.Skip(1), (a, b) => (b.Timestamp - a.Timestamp).TotalMilliseconds).ToList();
-        Assert.True(gaps.Count(gap => gap < 40) <= 1, $"Output events closer than the 50 ms interval: {string.Join(", ", gaps)}");
+        // At most one event per 50 ms on average, give or take the first and the last; a slow write
+        // can bring two events closer than that.
+        var span = outputs[^1].Timestamp - outputs[0].Timestamp;
+        Assert.True(outputs.Count <= span.TotalSeconds * 20 + 2, $"{outputs.Count} output events in {span.TotalMilliseconds:0} ms.");
     }
 }
