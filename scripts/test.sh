@@ -42,6 +42,20 @@ if [[ -z "${ConnectionStrings__Postgres:-}" ]] && ! find_postgres_bin_dir > /dev
   fi
 fi
 
+# The browser tests drive Debian's Chromium at this path; Playwright's own browser downloads are
+# never used. Without it those tests fail with a message saying so, and the others still run.
+chromium_path=/usr/bin/chromium
+if [[ ! -x "$chromium_path" ]]; then
+  if [[ "$(id -u)" -eq 0 ]]; then
+    echo "Chromium was not found at $chromium_path, so the chromium package is being installed for the browser tests." >&2
+    apt-get update
+    # fonts-liberation gives the screenshots readable text.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-liberation
+  else
+    echo "Chromium was not found at $chromium_path, so the browser tests will fail. Install it as root: apt-get install -y chromium" >&2
+  fi
+fi
+
 rm -rf "$results_dir"
 
 set +e

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgentApi.Agents;
+using AgentApi.Dashboard;
 using AgentApi.Errors;
 using AgentApi.Events;
 using AgentApi.Health;
@@ -61,7 +62,7 @@ builder.Services.AddTasks(builder.Configuration);
 builder.Services.AddQueues(builder.Configuration, storage);
 builder.Services.AddHealth();
 builder.Services.AddOpenApiDocument();
-builder.Services.AddRazorPages();
+builder.Services.AddDashboard();
 
 var app = builder.Build();
 
