@@ -80,6 +80,7 @@ app.UseErrorHandling();
 app.UseStaticFiles();
 app.UseRouting();
 app.UseAuthentication();
+app.UseCookieAntiforgery();
 app.UseAuthorization();
 app.UseOpenApiDocument();
 

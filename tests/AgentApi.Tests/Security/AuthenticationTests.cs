@@ -118,6 +118,31 @@ public sealed partial class AuthenticationTests(PostgresAppFixture fixture) : IC
     }
 
     [Fact]
+    public async Task CookieApiCall_WithoutAntiforgeryToken_Is400AndChangesNothing()
+    {
+        using var client = Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        await LoginAsync(client, AgentApiFactory.AdminKey);
+        var dashboard = await client.GetStringAsync("/");
+        var token = RequestTokenPattern().Match(dashboard).Groups[1].Value;
+        Assert.False(string.IsNullOrEmpty(token), "the dashboard should carry a request token for its scripts");
+        var before = await client.GetStringAsync("/api/lanes/main");
+
+        var forged = await client.PutAsync("/api/lanes/main", JsonContent.Create(new { maxConcurrent = 7 }));
+        var unchanged = await client.GetStringAsync("/api/lanes/main");
+        using var withToken = new HttpRequestMessage(HttpMethod.Put, "/api/lanes/main") { Content = JsonContent.Create(new { maxConcurrent = 2 }) };
+        withToken.Headers.Add("RequestVerificationToken", token);
+        var allowed = await client.SendAsync(withToken);
+        var restore = new HttpRequestMessage(HttpMethod.Put, "/api/lanes/main") { Content = JsonContent.Create(new { maxConcurrent = 1 }) };
+        restore.Headers.Add("RequestVerificationToken", token);
+        await client.SendAsync(restore);
+
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        Assert.Contains("antiforgery", await forged.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(before, unchanged);
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+    }
+
+    [Fact]
     public async Task Logout_FromDashboardForm_EndsTheSession()
     {
         using var client = Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
@@ -234,6 +259,9 @@ public sealed partial class AuthenticationTests(PostgresAppFixture fixture) : IC
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
     private static partial Regex AntiforgeryTokenPattern();
+
+    [GeneratedRegex("name=\"request-verification-token\" content=\"([^\"]+)\"")]
+    private static partial Regex RequestTokenPattern();
 
     [GeneratedRegex(@"API key:\s+(\S+)")]
     private static partial Regex PrintedKeyPattern();
