@@ -92,6 +92,7 @@ app.MapSystem();
 app.MapQueues();
 app.MapEvents();
 app.MapHeartbeat();
+app.MapKeys();
 app.MapRazorPages();
 
 await app.RunAsync();

@@ -27,4 +27,8 @@ internal static partial class EventsLog
 
     [LoggerMessage(8007, LogLevel.Warning, "A task event notification from another instance could not be read and was skipped.")]
     public static partial void RelayBadPayload(ILogger logger, Exception exception);
+
+    [LoggerMessage(8008, LogLevel.Warning,
+        "Passing an API key change between instances failed; other instances keep their key list until the next change or reconnect.")]
+    public static partial void KeyNoticeFailed(ILogger logger, Exception exception);
 }

@@ -20,15 +20,25 @@ public sealed class PostgresEventRelay(
     TaskEventBus bus,
     TaskStore store,
     InstanceIdentity instance,
+    Security.ApiKeyStore keys,
     IOptions<EventOptions> options,
     TimeProvider timeProvider,
     ILogger<PostgresEventRelay> logger) : BackgroundService
 {
     public const string Channel = "agentapi_task_events";
 
+    /// <summary>The channel on which an instance says that it created or revoked a stored API key.</summary>
+    public const string KeysChannel = "agentapi_keys";
+
     private const int MaxEventsPerSend = 500;
     private static readonly TimeSpan LivenessCheckInterval = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(30);
+
+    private readonly Channel<bool> _keysChanged = System.Threading.Channels.Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    private readonly Channel<bool> _keysToReload = System.Threading.Channels.Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     private readonly Channel<RelayEvent> _received = System.Threading.Channels.Channel.CreateUnbounded<RelayEvent>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -36,7 +46,13 @@ public sealed class PostgresEventRelay(
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var outbound = bus.OpenOutbound(options.Value.RelayBufferSize);
-        return Task.WhenAll(SendAsync(outbound, stoppingToken), ListenAsync(stoppingToken), DeliverAsync(stoppingToken));
+        keys.Changed += () => _keysChanged.Writer.TryWrite(true);
+        return Task.WhenAll(
+            SendAsync(outbound, stoppingToken),
+            ListenAsync(stoppingToken),
+            DeliverAsync(stoppingToken),
+            SendKeyChangesAsync(stoppingToken),
+            ReloadKeysAsync(stoppingToken));
     }
 
     private async Task SendAsync(ChannelReader<TaskEvent> outbound, CancellationToken stoppingToken)
@@ -91,7 +107,7 @@ public sealed class PostgresEventRelay(
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += OnNotification;
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}; LISTEN {KeysChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
@@ -101,6 +117,7 @@ public sealed class PostgresEventRelay(
 
                 // Whatever the others stored while nobody listened is in the store.
                 bus.Resync();
+                _keysToReload.Writer.TryWrite(true);
                 while (true)
                 {
                     if (!await connection.WaitAsync(LivenessCheckInterval, stoppingToken))
@@ -135,6 +152,16 @@ public sealed class PostgresEventRelay(
 
     private void OnNotification(object sender, NpgsqlNotificationEventArgs notification)
     {
+        if (notification.Channel == KeysChannel)
+        {
+            if (notification.Payload != instance.Id)
+            {
+                _keysToReload.Writer.TryWrite(true);
+            }
+
+            return;
+        }
+
         RelayPayload? payload;
         try
         {
@@ -180,6 +207,50 @@ public sealed class PostgresEventRelay(
 
                 bus.Deliver(ready);
                 ready.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task SendKeyChangesAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var _ in _keysChanged.Reader.ReadAllAsync(stoppingToken))
+            {
+                try
+                {
+                    await using var command = dataSource.CreateCommand($"SELECT pg_notify('{KeysChannel}', $1)");
+                    command.Parameters.Add(new NpgsqlParameter { Value = instance.Id });
+                    await command.ExecuteNonQueryAsync(stoppingToken);
+                }
+                catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+                {
+                    EventsLog.KeyNoticeFailed(logger, exception);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ReloadKeysAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var _ in _keysToReload.Reader.ReadAllAsync(stoppingToken))
+            {
+                try
+                {
+                    await keys.ReloadAsync(stoppingToken);
+                }
+                catch (Exception exception) when (StorageRetry.IsStorageFailure(exception))
+                {
+                    EventsLog.KeyNoticeFailed(logger, exception);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -75,6 +75,46 @@ public sealed class ApiKeyStore
 
     public bool HasStoredKeys => _storedKeys.Length > 0;
 
+    /// <summary>Called after a stored key was created or revoked here, so that other instances reload theirs.</summary>
+    public event Action? Changed;
+
+    /// <summary>Returns whether a key named <paramref name="name"/> is valid now, from configuration or storage.</summary>
+    public bool Exists(string name) =>
+        _configuredKeys.Any(key => key.Name == name) || _storedKeys.Any(key => key.Identity.Name == name);
+
+    /// <summary>The keys' names and scopes, configured ones first; never the keys or their hashes.</summary>
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var db = _dbFactory.CreateDbContext();
+        var stored = await db.ApiKeys.AsNoTracking().OrderBy(key => key.Name).ToListAsync(cancellationToken);
+        return
+        [
+            .. _configuredKeys.Select(key => new ApiKeyInfo(key.Name, ApiKeyScopes.All, "configuration", null)),
+            .. stored.Select(key => new ApiKeyInfo(key.Name, key.Scopes.Split(',', StringSplitOptions.RemoveEmptyEntries), "stored", key.CreatedAt)),
+        ];
+    }
+
+    /// <summary>Deletes the stored key named <paramref name="name"/>; returns false when there is none.</summary>
+    public async Task<bool> RevokeAsync(string name, CancellationToken cancellationToken)
+    {
+        int deleted;
+        await using (var db = _dbFactory.CreateDbContext())
+        {
+            deleted = await db.ApiKeys.Where(key => key.Name == name).ExecuteDeleteAsync(cancellationToken);
+        }
+
+        await ReloadAsync(cancellationToken);
+        if (deleted > 0)
+        {
+            Changed?.Invoke();
+        }
+
+        return deleted > 0;
+    }
+
+    /// <summary>Returns whether <paramref name="name"/> is taken by a configured key.</summary>
+    public bool IsConfigured(string name) => _configuredKeys.Any(key => key.Name == name);
+
     /// <summary>Stores a new key under <paramref name="name"/> and returns the key itself, which is not kept.</summary>
     public async Task<string> CreateAsync(string name, IReadOnlyList<string> scopes, CancellationToken cancellationToken)
     {
@@ -92,6 +132,7 @@ public sealed class ApiKeyStore
         }
 
         await ReloadAsync(cancellationToken);
+        Changed?.Invoke();
         return key;
     }
 }

@@ -43,6 +43,17 @@ public static class SecurityExtensions
                 options.ExpireTimeSpan = TimeSpan.FromHours(12);
                 options.Events.OnRedirectToLogin = context => ChallengeMachineClientsAsync(context, StatusCodes.Status401Unauthorized);
                 options.Events.OnRedirectToAccessDenied = context => ChallengeMachineClientsAsync(context, StatusCodes.Status403Forbidden);
+
+                // A revoked key ends the dashboard sessions signed in with it at their next request.
+                options.Events.OnValidatePrincipal = async context =>
+                {
+                    var name = context.Principal?.Identity?.Name;
+                    if (name is null || !context.HttpContext.RequestServices.GetRequiredService<ApiKeyStore>().Exists(name))
+                    {
+                        context.RejectPrincipal();
+                        await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+                    }
+                };
             });
 
         services.AddAuthorizationBuilder()

@@ -118,6 +118,22 @@ public sealed partial class AuthenticationTests(PostgresAppFixture fixture) : IC
     }
 
     [Fact]
+    public async Task Login_KeyRevokedLater_EndsTheDashboardSession()
+    {
+        var key = await Factory.Services.GetRequiredService<ApiKeyStore>()
+            .CreateAsync("cookie-revoke", [ApiKeyScopes.Read], CancellationToken.None).WaitAsync(TestTimeouts.Request);
+        using var browser = Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        await LoginAsync(browser, key);
+        var before = await browser.GetAsync("/api/tasks");
+
+        await Factory.Services.GetRequiredService<ApiKeyStore>().RevokeAsync("cookie-revoke", CancellationToken.None).WaitAsync(TestTimeouts.Request);
+        var after = await browser.GetAsync("/api/tasks");
+
+        Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+    }
+
+    [Fact]
     public async Task CookieApiCall_WithoutAntiforgeryToken_Is400AndChangesNothing()
     {
         using var client = Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
