@@ -20,6 +20,12 @@ public sealed partial class Supervisor(
     IOptions<TaskOptions> options,
     ILogger<Supervisor> logger)
 {
+    /// <summary>New children stored in the first transaction: enough to fill a lane while the rest are stored.</summary>
+    private const int FirstChunkSize = 100;
+
+    /// <summary>New children stored in each later transaction.</summary>
+    private const int ChunkSize = 250;
+
     private static readonly JsonSerializerOptions SerializerOptions = new(JsonSerializerDefaults.Web);
 
     public static bool IsSupervised(AgentTask task) => task.Decompose || task.SubtasksJson is not null;
@@ -52,8 +58,16 @@ public sealed partial class Supervisor(
     internal ISubtaskRunner CreateSpawner(TaskWorkItem item, AgentTask task, AgentRunContext context) =>
         new Spawner(children, childRunner, item, task, context, options.Value);
 
-    /// <summary>The children of this parent, one per subtask index: those stored by an earlier attempt, and new ones for the rest.</summary>
-    private async Task<(List<AgentTask> Tree, HashSet<Guid> Created)> PrepareChildrenAsync(AgentTask parent, List<SubtaskRequest> subtasks, CancellationToken cancellationToken)
+    /// <summary>
+    /// The children of this parent, one per subtask index: those stored by an earlier attempt, and
+    /// new ones for the rest. New children are stored in chunks, the first small, and each chunk's
+    /// children can start while the next is still being stored, so a large fan-out does not wait
+    /// for every insert before its first child runs.
+    /// </summary>
+    private async Task<(List<Task<AgentTask>> Tree, HashSet<int> Created)> PrepareChildrenAsync(
+        AgentTask parent,
+        List<SubtaskRequest> subtasks,
+        CancellationToken cancellationToken)
     {
         var existing = (await children.LoadAsync(parent.Id, cancellationToken))
             .Where(child => child.SubtaskIndex < subtasks.Count)
@@ -62,26 +76,65 @@ public sealed partial class Supervisor(
             .Where(index => !existing.ContainsKey(index))
             .Select(index => (index, subtasks[index]))
             .ToList();
-        var created = new HashSet<Guid>();
-        foreach (var child in await children.CreateAsync(parent, missing, LaneNames.Subagent, cancellationToken))
+        if (existing.Count > 0)
         {
-            existing[child.SubtaskIndex!.Value] = child;
-            created.Add(child.Id);
+            SupervisorLog.ReusingChildren(logger, parent.Id, existing.Count, existing.Values.Count(child => child.IsFinished));
         }
 
-        if (existing.Count > missing.Count)
-        {
-            SupervisorLog.ReusingChildren(logger, parent.Id, existing.Count - missing.Count, existing.Values.Count(child => child.IsFinished));
-        }
+        // Continuations run inline when a chunk is stored, so its children reach their lane in
+        // subtask order, which a lane keeps.
+        var pending = missing.ToDictionary(entry => entry.index, _ => new TaskCompletionSource<AgentTask>());
+        var tree = Enumerable.Range(0, subtasks.Count)
+            .Select(index => existing.TryGetValue(index, out var child) ? Task.FromResult(child) : pending[index].Task)
+            .ToList();
 
-        return (Enumerable.Range(0, subtasks.Count).Select(index => existing[index]).ToList(), created);
+        _ = StoreInChunksAsync(parent, missing, pending, cancellationToken);
+        return (tree, pending.Keys.ToHashSet());
+    }
+
+    private async Task StoreInChunksAsync(
+        AgentTask parent,
+        List<(int Index, SubtaskRequest Subtask)> missing,
+        Dictionary<int, TaskCompletionSource<AgentTask>> pending,
+        CancellationToken cancellationToken)
+    {
+        var stored = 0;
+        try
+        {
+            while (stored < missing.Count)
+            {
+                var size = stored == 0 ? FirstChunkSize : ChunkSize;
+                var chunk = missing.Skip(stored).Take(size).ToList();
+                foreach (var child in await children.CreateAsync(parent, chunk, LaneNames.Subagent, cancellationToken))
+                {
+                    pending[child.SubtaskIndex!.Value].TrySetResult(child);
+                }
+
+                stored += chunk.Count;
+            }
+        }
+        catch (Exception exception)
+        {
+            // The children not stored fail their runs, and so the parent's attempt, with this error.
+            foreach (var (index, _) in missing.Skip(stored))
+            {
+                if (exception is OperationCanceledException)
+                {
+                    pending[index].TrySetCanceled(cancellationToken);
+                }
+                else
+                {
+                    pending[index].TrySetException(exception);
+                }
+            }
+        }
     }
 
     private async Task<AgentTask[]> CoordinateAsync(
         TaskWorkItem parentItem,
         AgentTask parent,
-        List<AgentTask> tree,
-        HashSet<Guid> created,
+        List<Task<AgentTask>> tree,
+        HashSet<int> created,
         AgentRunContext context,
         ChildReporter reporter,
         CancellationToken cancellationToken)
@@ -90,9 +143,10 @@ public sealed partial class Supervisor(
         var toRun = new List<int>();
         for (var index = 0; index < tree.Count; index++)
         {
-            if (tree[index].IsFinished)
+            // Children of an earlier attempt are loaded already; new ones are never finished.
+            if (!created.Contains(index) && tree[index].Result.IsFinished)
             {
-                outcomes[index] = tree[index];
+                outcomes[index] = tree[index].Result;
             }
             else
             {
@@ -109,15 +163,16 @@ public sealed partial class Supervisor(
         };
         if (decided)
         {
-            await children.CancelUnstartedAsync(toRun.Select(index => tree[index]), "The parent's coordination no longer needs this child.", CancellationToken.None);
-            return await ReloadAsync(parent.Id, outcomes, tree, toRun, cancellationToken);
+            var all = await Task.WhenAll(tree);
+            await children.CancelUnstartedAsync(toRun.Select(index => all[index]), "The parent's coordination no longer needs this child.", CancellationToken.None);
+            return await ReloadAsync(parent.Id, outcomes, all, toRun, cancellationToken);
         }
 
         using var stopSiblings = CancellationTokenSource.CreateLinkedTokenSource(parentItem.CancellationToken);
         var runs = new List<Task<(int Index, AgentTask Outcome)>>(toRun.Count);
         foreach (var index in toRun)
         {
-            runs.Add(RunChildAsync(parentItem, tree[index], index, created.Contains(tree[index].Id), context, stopSiblings.Token, cancellationToken));
+            runs.Add(RunChildAsync(parentItem, tree[index], index, created.Contains(index), context, stopSiblings.Token, cancellationToken));
         }
 
         await foreach (var run in Task.WhenEach(runs))
@@ -145,13 +200,15 @@ public sealed partial class Supervisor(
 
     private async Task<(int Index, AgentTask Outcome)> RunChildAsync(
         TaskWorkItem parentItem,
-        AgentTask child,
+        Task<AgentTask> stored,
         int index,
         bool isNew,
         AgentRunContext context,
         CancellationToken stopToken,
         CancellationToken parentToken)
     {
+        var child = await stored;
+
         // New children are stored claimed; those of an earlier attempt are taken over here.
         var claimed = isNew ? child : await children.ClaimAsync(child, parentToken);
         if (claimed.IsFinished)
@@ -164,7 +221,7 @@ public sealed partial class Supervisor(
     }
 
     /// <summary>Fills in the outcomes of the children at <paramref name="indexes"/> as they are stored now.</summary>
-    private async Task<AgentTask[]> ReloadAsync(Guid parentId, AgentTask[] outcomes, List<AgentTask> tree, List<int> indexes, CancellationToken cancellationToken)
+    private async Task<AgentTask[]> ReloadAsync(Guid parentId, AgentTask[] outcomes, AgentTask[] tree, List<int> indexes, CancellationToken cancellationToken)
     {
         var fresh = (await children.LoadAsync(parentId, cancellationToken)).ToDictionary(child => child.Id);
         foreach (var index in indexes)
