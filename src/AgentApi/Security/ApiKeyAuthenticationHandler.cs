@@ -24,7 +24,8 @@ public sealed class ApiKeyAuthenticationHandler(
     public const string QueryParameterName = "access_token";
 
     /// <summary>The detail of every 401, from this handler and from the cookie scheme alike.</summary>
-    public const string UnauthorizedDetail = $"Send a valid API key in the '{HeaderName}' header or as 'Authorization: Bearer <key>'.";
+    public const string UnauthorizedDetail =
+        $"Send a valid API key in the '{HeaderName}' header or as 'Authorization: Bearer <key>'; the hub at /hubs also takes '?access_token=<key>', and browsers sign in at /login.";
 
     /// <summary>The detail of every 403.</summary>
     public const string ForbiddenDetail = "The API key does not have the scope this endpoint needs.";
