@@ -28,26 +28,37 @@ public sealed class TaskHub(TaskHubSubscriptions subscriptions, TaskStore store)
     /// its live ones, until its final event. Subscribing again to the same task restarts from the
     /// new sequence.
     /// </summary>
-    public async Task SubscribeTask(Guid taskId, long afterSequence)
+    public async Task SubscribeTask(string taskId, long afterSequence)
     {
+        if (!Guid.TryParse(taskId, out var id))
+        {
+            throw new HubException($"Task id '{Shorten(taskId)}' is not a valid task id; pass the id from POST /api/tasks.");
+        }
+
         if (afterSequence < 0)
         {
             throw new HubException($"afterSequence is {afterSequence}; it must be 0 or more: the last sequence already seen.");
         }
 
-        if (await store.FindAsync(taskId, Context.ConnectionAborted) is null)
+        if (await store.FindAsync(id, Context.ConnectionAborted) is null)
         {
-            throw new HubException($"Task '{taskId}' was not found.");
+            throw new HubException($"Task '{id}' was not found.");
         }
 
-        if (!subscriptions.Subscribe(Context.ConnectionId, taskId, afterSequence))
+        if (!subscriptions.Subscribe(Context.ConnectionId, id, afterSequence))
         {
             throw new HubException(
                 $"This connection already follows {TaskHubSubscriptions.MaxTasksPerConnection} tasks; unsubscribe from one first.");
         }
     }
 
-    public void UnsubscribeTask(Guid taskId) => subscriptions.Unsubscribe(Context.ConnectionId, taskId);
+    public void UnsubscribeTask(string taskId)
+    {
+        if (Guid.TryParse(taskId, out var id))
+        {
+            subscriptions.Unsubscribe(Context.ConnectionId, id);
+        }
+    }
 
     /// <summary>Sends every task's events except <c>output</c>, and <c>laneChanged</c>, from now on.</summary>
     public async Task SubscribeAll()
@@ -58,6 +69,9 @@ public sealed class TaskHub(TaskHubSubscriptions subscriptions, TaskStore store)
             subscriptions.AllJoined();
         }
     }
+
+    private static string Shorten(string? value) =>
+        value is null ? "null" : string.Concat((value.Length > 64 ? value[..64] + "…" : value).Select(c => char.IsControl(c) ? '?' : c));
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {

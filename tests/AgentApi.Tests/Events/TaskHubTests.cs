@@ -103,9 +103,13 @@ public sealed class TaskHubTests
 
         var unknown = await Assert.ThrowsAsync<HubException>(() => client.SubscribeTaskAsync(Guid.NewGuid(), 0));
         var negative = await Assert.ThrowsAsync<HubException>(() => client.SubscribeTaskAsync(taskId, -1));
+        var malformed = await Assert.ThrowsAsync<HubException>(
+            () => Microsoft.AspNetCore.SignalR.Client.HubConnectionExtensions.InvokeAsync(client.Connection, "SubscribeTask", "not-a-task-id", 0L)
+                .WaitAsync(TestTimeouts.Request));
 
         Assert.Contains("was not found", unknown.Message, StringComparison.Ordinal);
         Assert.Contains("0 or more", negative.Message, StringComparison.Ordinal);
+        Assert.Contains("not a valid task id", malformed.Message, StringComparison.Ordinal);
     }
 
     [Fact]
