@@ -168,6 +168,144 @@ namespace AgentApi.Migrations.Postgres
                     b.ToTable("heartbeat", (string)null);
                 });
 
+            modelBuilder.Entity("AgentApi.Schedules.Schedule", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<string>("CatchUp")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("catch_up");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Cron")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("cron");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.Property<string>("HangfireJobId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("hangfire_job_id");
+
+                    b.Property<string>("Overlap")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("overlap");
+
+                    b.Property<DateTimeOffset>("SettledUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("settled_until");
+
+                    b.Property<string>("TaskJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("task_json");
+
+                    b.Property<string>("TimeZone")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("time_zone");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<string>("WebhookUrl")
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)")
+                        .HasColumnName("webhook_url");
+
+                    b.HasKey("Id")
+                        .HasName("pk_schedules");
+
+                    b.ToTable("schedules", (string)null);
+                });
+
+            modelBuilder.Entity("AgentApi.Schedules.ScheduleRun", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("HangfireJobId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("hangfire_job_id");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("outcome");
+
+                    b.Property<DateTimeOffset>("RecordedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("recorded_at");
+
+                    b.Property<string>("ScheduleId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("schedule_id");
+
+                    b.Property<DateTimeOffset>("ScheduledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("scheduled_at");
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<Guid?>("TaskId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("task_id");
+
+                    b.Property<string>("Trigger")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("trigger");
+
+                    b.HasKey("Id")
+                        .HasName("pk_schedule_runs");
+
+                    b.HasIndex("HangfireJobId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_schedule_runs_hangfire_job_id");
+
+                    b.HasIndex("TaskId")
+                        .HasDatabaseName("ix_schedule_runs_task_id");
+
+                    b.HasIndex(new[] { "ScheduleId", "ScheduledAt" }, "ix_schedule_runs_schedule_id_scheduled_at")
+                        .HasDatabaseName("ix_schedule_runs_schedule_id_scheduled_at");
+
+                    b.HasIndex(new[] { "ScheduleId", "ScheduledAt" }, "ux_schedule_runs_slot")
+                        .IsUnique()
+                        .HasDatabaseName("ux_schedule_runs_slot")
+                        .HasFilter("\"trigger\" <> 'manual'");
+
+                    b.ToTable("schedule_runs", (string)null);
+                });
+
             modelBuilder.Entity("AgentApi.Security.StoredApiKey", b =>
                 {
                     b.Property<string>("Name")
@@ -457,6 +595,16 @@ namespace AgentApi.Migrations.Postgres
                         .HasName("pk_task_events");
 
                     b.ToTable("task_events", (string)null);
+                });
+
+            modelBuilder.Entity("AgentApi.Schedules.ScheduleRun", b =>
+                {
+                    b.HasOne("AgentApi.Schedules.Schedule", null)
+                        .WithMany()
+                        .HasForeignKey("ScheduleId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_schedule_runs_schedules_schedule_id");
                 });
 #pragma warning restore 612, 618
         }

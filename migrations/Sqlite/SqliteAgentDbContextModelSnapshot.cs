@@ -161,6 +161,144 @@ namespace AgentApi.Migrations.Sqlite
                     b.ToTable("heartbeat", (string)null);
                 });
 
+            modelBuilder.Entity("AgentApi.Schedules.Schedule", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<long?>("At")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("at");
+
+                    b.Property<string>("CatchUp")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("catch_up");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Cron")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("cron");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("enabled");
+
+                    b.Property<string>("HangfireJobId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("hangfire_job_id");
+
+                    b.Property<string>("Overlap")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("overlap");
+
+                    b.Property<long>("SettledUntil")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("settled_until");
+
+                    b.Property<string>("TaskJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("task_json");
+
+                    b.Property<string>("TimeZone")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("time_zone");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.Property<string>("WebhookUrl")
+                        .HasMaxLength(2048)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("webhook_url");
+
+                    b.HasKey("Id")
+                        .HasName("pk_schedules");
+
+                    b.ToTable("schedules", (string)null);
+                });
+
+            modelBuilder.Entity("AgentApi.Schedules.ScheduleRun", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("HangfireJobId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("hangfire_job_id");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("outcome");
+
+                    b.Property<long>("RecordedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("recorded_at");
+
+                    b.Property<string>("ScheduleId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("schedule_id");
+
+                    b.Property<long>("ScheduledAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("scheduled_at");
+
+                    b.Property<long?>("StartedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("started_at");
+
+                    b.Property<Guid?>("TaskId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("task_id");
+
+                    b.Property<string>("Trigger")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("trigger");
+
+                    b.HasKey("Id")
+                        .HasName("pk_schedule_runs");
+
+                    b.HasIndex("HangfireJobId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_schedule_runs_hangfire_job_id");
+
+                    b.HasIndex("TaskId")
+                        .HasDatabaseName("ix_schedule_runs_task_id");
+
+                    b.HasIndex(new[] { "ScheduleId", "ScheduledAt" }, "ix_schedule_runs_schedule_id_scheduled_at")
+                        .HasDatabaseName("ix_schedule_runs_schedule_id_scheduled_at");
+
+                    b.HasIndex(new[] { "ScheduleId", "ScheduledAt" }, "ux_schedule_runs_slot")
+                        .IsUnique()
+                        .HasDatabaseName("ux_schedule_runs_slot")
+                        .HasFilter("\"trigger\" <> 'manual'");
+
+                    b.ToTable("schedule_runs", (string)null);
+                });
+
             modelBuilder.Entity("AgentApi.Security.StoredApiKey", b =>
                 {
                     b.Property<string>("Name")
@@ -450,6 +588,16 @@ namespace AgentApi.Migrations.Sqlite
                         .HasName("pk_task_events");
 
                     b.ToTable("task_events", (string)null);
+                });
+
+            modelBuilder.Entity("AgentApi.Schedules.ScheduleRun", b =>
+                {
+                    b.HasOne("AgentApi.Schedules.Schedule", null)
+                        .WithMany()
+                        .HasForeignKey("ScheduleId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_schedule_runs_schedules_schedule_id");
                 });
 #pragma warning restore 612, 618
         }

@@ -10,6 +10,7 @@ using AgentApi.Lanes;
 using AgentApi.OpenApi;
 using AgentApi.Processes;
 using AgentApi.Queues;
+using AgentApi.Schedules;
 using AgentApi.Security;
 using AgentApi.Storage;
 using AgentApi.Tasks;
@@ -59,6 +60,7 @@ builder.Services.AddSystemResources();
 // Before the queues: hosted services stop in reverse order, so the Hangfire server stops handing
 // out tasks before the lanes drain.
 builder.Services.AddTasks(builder.Configuration);
+builder.Services.AddSchedules(builder.Configuration, storage);
 builder.Services.AddQueues(builder.Configuration, storage);
 builder.Services.AddHealth();
 builder.Services.AddOpenApiDocument();
@@ -86,6 +88,7 @@ app.UseOpenApiDocument();
 
 app.MapHealth();
 app.MapTasks();
+app.MapSchedules();
 app.MapLanes();
 app.MapAgents();
 app.MapSystem();

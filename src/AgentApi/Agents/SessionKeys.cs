@@ -1,8 +1,9 @@
 namespace AgentApi.Agents;
 
 /// <summary>
-/// Session keys: <c>agent:&lt;agent&gt;:main</c> for an agent's main conversation, and
-/// <c>agent:&lt;agent&gt;:subagent:&lt;uuid&gt;</c> for one subagent run.
+/// Session keys: <c>agent:&lt;agent&gt;:main</c> for an agent's main conversation,
+/// <c>agent:&lt;agent&gt;:subagent:&lt;uuid&gt;</c> for one subagent run, and
+/// <c>agent:&lt;agent&gt;:cron:&lt;schedule&gt;:&lt;uuid&gt;</c> for one run of a schedule.
 /// </summary>
 public static class SessionKeys
 {
@@ -11,6 +12,9 @@ public static class SessionKeys
     public static string MainOf(string agent) => $"agent:{agent}:main";
 
     public static string NewSubagent(string agent, Guid id) => $"agent:{agent}:subagent:{id:D}";
+
+    /// <summary>A fresh session for one run of schedule <paramref name="scheduleId"/>.</summary>
+    public static string NewCronRun(string agent, string scheduleId, Guid runId) => $"agent:{agent}:cron:{scheduleId}:{runId:D}";
 
     /// <summary>Returns <c>subagent</c>, <c>main</c> or <c>custom</c>: the kind of session a key names.</summary>
     public static string KindOf(string sessionKey) =>

@@ -1,4 +1,5 @@
 using AgentApi.Agents.Sessions;
+using AgentApi.Schedules;
 using AgentApi.Security;
 using AgentApi.Tasks;
 using Microsoft.EntityFrameworkCore;
@@ -21,6 +22,10 @@ public abstract class AgentDbContext(DbContextOptions options) : DbContext(optio
     public DbSet<SessionMessage> SessionMessages => Set<SessionMessage>();
 
     public DbSet<Heartbeat.HeartbeatState> Heartbeat => Set<Heartbeat.HeartbeatState>();
+
+    public DbSet<Schedule> Schedules => Set<Schedule>();
+
+    public DbSet<ScheduleRun> ScheduleRuns => Set<ScheduleRun>();
 
     public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
@@ -146,6 +151,8 @@ public abstract class AgentDbContext(DbContextOptions options) : DbContext(optio
             key.Property(k => k.Scopes).HasMaxLength(64);
             key.HasIndex(k => k.Hash).IsUnique();
         });
+
+        ScheduleModelConfiguration.Configure(modelBuilder);
     }
 
     private static ValueConverter<TEnum, string> WireNameConverter<TEnum>()
