@@ -164,6 +164,32 @@ public sealed class HeartbeatApiTests
         Assert.Equal(JsonValueKind.Null, state.GetProperty("checklist").ValueKind);
     }
 
+    [Fact]
+    public async Task TwoInstances_OneDatabase_EachBeatRunsOnce()
+    {
+        await using var first = await StartAsync();
+        await using var second = await AgentApiFactory.StartPostgresOnAsync(first.PostgresConnectionString!, new Dictionary<string, string?>
+        {
+            ["Heartbeat:PollInterval"] = "00:00:00.100",
+        });
+        using var client = first.CreateAuthenticatedClient();
+
+        var startedAt = TimeProvider.System.GetUtcNow();
+        await PutAsync(client, new { every = "1s", checklist = new[] { "Anything new?" } });
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        await PutAsync(client, new { every = "0" });
+        var elapsed = TimeProvider.System.GetUtcNow() - startedAt;
+        await using var db = first.CreateDbContext();
+        var beats = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(
+            db.Tasks.Where(task => task.Origin == "heartbeat").OrderBy(task => task.CreatedAt));
+
+        Assert.InRange(beats.Count, 2, (int)elapsed.TotalSeconds + 1);
+        Assert.Equal(beats.Count, beats.Select(task => task.IdempotencyKey).Distinct().Count());
+        Assert.All(beats.Zip(beats.Skip(1)), pair => Assert.True(
+            pair.Second.CreatedAt - pair.First.CreatedAt > TimeSpan.FromMilliseconds(500),
+            $"Beats {pair.First.Id} and {pair.Second.Id} started {pair.Second.CreatedAt - pair.First.CreatedAt} apart."));
+    }
+
     private static Task<AgentApiFactory> StartAsync(FakeModelServer? fake = null)
     {
         var settings = new Dictionary<string, string?> { ["Heartbeat:PollInterval"] = "00:00:00.200" };
