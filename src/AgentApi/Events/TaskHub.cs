@@ -11,8 +11,10 @@ namespace AgentApi.Events;
 /// except <c>output</c>, and lane changes, for dashboards.
 /// </summary>
 [Authorize(Policy = AuthorizationPolicies.Read)]
-public sealed class TaskHub(TaskHubSubscriptions subscriptions, TaskStore store) : Hub
+public sealed class TaskHub(TaskHubSubscriptions subscriptions, TaskStore store, KeyConnections keyConnections) : Hub
 {
+    private const string RevocationItem = "revocation";
+
     public const string Path = "/hubs/tasks";
 
     /// <summary>The client method that receives a task event.</summary>
@@ -73,8 +75,20 @@ public sealed class TaskHub(TaskHubSubscriptions subscriptions, TaskStore store)
     private static string Shorten(string? value) =>
         value is null ? "null" : string.Concat((value.Length > 64 ? value[..64] + "…" : value).Select(c => char.IsControl(c) ? '?' : c));
 
+    /// <summary>Closes the connection when its key is revoked.</summary>
+    public override Task OnConnectedAsync()
+    {
+        Context.Items[RevocationItem] = keyConnections.Register(Context.User?.Identity?.Name, Context.Abort);
+        return base.OnConnectedAsync();
+    }
+
     public override Task OnDisconnectedAsync(Exception? exception)
     {
+        if (Context.Items.TryGetValue(RevocationItem, out var revocation))
+        {
+            (revocation as IDisposable)?.Dispose();
+        }
+
         subscriptions.RemoveConnection(Context.ConnectionId);
         if (Context.Items.ContainsKey(AllGroup))
         {

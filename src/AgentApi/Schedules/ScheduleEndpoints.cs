@@ -8,12 +8,11 @@ public static class ScheduleEndpoints
     private const int DefaultRunPage = 100;
     private const int MaxRunPage = 1000;
 
-    /// <summary>Maps <c>/api/schedules</c>: reading needs the <c>read</c> scope, every change the <c>submit</c> scope.</summary>
+    /// <summary>Maps <c>/api/schedules</c>: reading needs the <c>read</c> scope, a trigger <c>submit</c>, and every change <c>admin</c>.</summary>
     public static IEndpointRouteBuilder MapSchedules(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/api/schedules")
-            .WithTags("Schedules")
-            .RequireAuthorization(AuthorizationPolicies.Read);
+        // Each route names its own scope, because policies on the group would have to hold as well.
+        var group = endpoints.MapGroup("/api/schedules").WithTags("Schedules");
 
         group.MapPost("/", CreateAsync)
             .RequireAuthorization(AuthorizationPolicies.Admin)
@@ -21,8 +20,8 @@ public static class ScheduleEndpoints
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict);
 
-        group.MapGet("/", ListAsync).WithSummary("List the schedules with their next and last run.");
-        group.MapGet("/{id}", GetAsync).WithSummary("Get one schedule with its next and last run.");
+        group.MapGet("/", ListAsync).RequireAuthorization(AuthorizationPolicies.Read).WithSummary("List the schedules with their next and last run.");
+        group.MapGet("/{id}", GetAsync).RequireAuthorization(AuthorizationPolicies.Read).WithSummary("Get one schedule with its next and last run.");
 
         group.MapPut("/{id}", UpdateAsync)
             .RequireAuthorization(AuthorizationPolicies.Admin)
@@ -39,6 +38,7 @@ public static class ScheduleEndpoints
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         group.MapGet("/{id}/runs", GetRunsAsync)
+            .RequireAuthorization(AuthorizationPolicies.Read)
             .WithSummary("List the schedule's runs, newest slot first: slots that ran, were skipped or were missed, and manual triggers.")
             .ProducesValidationProblem();
 

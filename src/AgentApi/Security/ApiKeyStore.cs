@@ -65,13 +65,22 @@ public sealed class ApiKeyStore
     {
         await using var db = _dbFactory.CreateDbContext();
         var rows = await db.ApiKeys.AsNoTracking().ToListAsync(cancellationToken);
+        var before = _storedKeys.Select(key => key.Identity.Name).ToHashSet(StringComparer.Ordinal);
         _storedKeys =
         [
             .. rows.Select(row => (
                 new ApiKeyIdentity(row.Name, row.Scopes.Split(',', StringSplitOptions.RemoveEmptyEntries)),
                 Convert.FromHexString(row.Hash))),
         ];
+        before.ExceptWith(rows.Select(row => row.Name));
+        if (before.Count > 0)
+        {
+            Revoked?.Invoke(before);
+        }
     }
+
+    /// <summary>Called with the names of stored keys that a reload found gone, here or through another instance.</summary>
+    public event Action<IReadOnlyCollection<string>>? Revoked;
 
     public bool HasStoredKeys => _storedKeys.Length > 0;
 

@@ -18,6 +18,7 @@ public static class SecurityExtensions
     {
         services.Configure<AuthOptions>(configuration.GetSection(AuthOptions.SectionName));
         services.AddSingleton<ApiKeyStore>();
+        services.AddSingleton<KeyConnections>();
         services.TryAddSingleton<BootstrapKeyConsole>();
         services.AddHostedService<BootstrapKeyService>();
 

@@ -13,9 +13,9 @@ public static class TaskEndpoints
 
     public static IEndpointRouteBuilder MapTasks(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/api/tasks")
-            .WithTags("Tasks")
-            .RequireAuthorization(AuthorizationPolicies.Read);
+        // Each route names its own scope: policies set on the group as well would all have to
+        // hold, so a submit-only key could not submit.
+        var group = endpoints.MapGroup("/api/tasks").WithTags("Tasks");
 
         group.MapPost("/", SubmitAsync)
             .RequireAuthorization(AuthorizationPolicies.Submit)
@@ -25,12 +25,16 @@ public static class TaskEndpoints
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
-        group.MapGet("/", ListAsync).WithSummary("List tasks, newest first, one page at a time.").ProducesValidationProblem();
-        group.MapGet("/{id}", GetAsync).WithSummary("Get one task with its children.");
+        group.MapGet("/", ListAsync)
+            .RequireAuthorization(AuthorizationPolicies.Read)
+            .WithSummary("List tasks, newest first, one page at a time.")
+            .ProducesValidationProblem();
+        group.MapGet("/{id}", GetAsync).RequireAuthorization(AuthorizationPolicies.Read).WithSummary("Get one task with its children.");
         group.MapPost("/{id}/cancel", CancelAsync)
             .RequireAuthorization(AuthorizationPolicies.Submit)
             .WithSummary("Cancel a queued or running task.");
         group.MapGet("/{id}/events", GetEventsAsync)
+            .RequireAuthorization(AuthorizationPolicies.Read)
             .WithSummary("List the task's events with a sequence above 'after'; with Accept: text/event-stream, stream them live until the task's final event.")
             .ProducesValidationProblem();
 
@@ -165,9 +169,10 @@ public static class TaskEndpoints
         string? after,
         string? limit,
         [FromHeader(Name = "Last-Event-ID")] string? lastEventId,
-        HttpRequest request,
+        HttpContext httpContext,
         TaskStore store,
         Events.TaskEventFeed feed,
+        KeyConnections keyConnections,
         CancellationToken cancellationToken)
     {
         Dictionary<string, string[]> errors = [];
@@ -177,7 +182,7 @@ public static class TaskEndpoints
             errors["after"] = ["Must be a whole number, 0 or more: the last sequence already seen."];
         }
 
-        var stream = request.GetTypedHeaders().Accept.Any(accept => accept.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase));
+        var stream = httpContext.Request.GetTypedHeaders().Accept.Any(accept => accept.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase));
 
         // A reconnecting EventSource sends the id of the last event it received; it wins over 'after'.
         if (stream && lastEventId is not null && (!long.TryParse(lastEventId, out afterSequence) || afterSequence < 0))
@@ -203,7 +208,7 @@ public static class TaskEndpoints
 
         if (stream)
         {
-            return TypedResults.ServerSentEvents(StreamEventsAsync(feed, taskId, afterSequence, cancellationToken));
+            return TypedResults.ServerSentEvents(StreamEventsAsync(feed, keyConnections, httpContext, taskId, afterSequence, cancellationToken));
         }
 
         var events = await store.GetEventsAsync(taskId, afterSequence, pageSize, cancellationToken);
@@ -213,10 +218,14 @@ public static class TaskEndpoints
     /// <summary>The task's events as server-sent events: the sequence is the event id and the type the event name.</summary>
     private static async IAsyncEnumerable<System.Net.ServerSentEvents.SseItem<TaskEventResponse>> StreamEventsAsync(
         Events.TaskEventFeed feed,
+        KeyConnections keyConnections,
+        HttpContext httpContext,
         Guid taskId,
         long afterSequence,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // Revoking the key ends the stream, as it refuses the key's next request.
+        using var revocation = keyConnections.Register(httpContext.User.Identity?.Name, httpContext.Abort);
         await foreach (var taskEvent in feed.StreamAsync(taskId, afterSequence, cancellationToken))
         {
             yield return new System.Net.ServerSentEvents.SseItem<TaskEventResponse>(TaskEventResponse.From(taskEvent), taskEvent.Type)

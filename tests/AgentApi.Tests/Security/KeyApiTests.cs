@@ -27,6 +27,76 @@ public sealed class KeyApiTests
     }
 
     [Fact]
+    public async Task CreatedSubmitKey_MaySubmitAndCancelButNotRead()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresAsync(new Dictionary<string, string?> { ["Models:Default:LatencyMs"] = "600000" });
+        using var admin = factory.CreateAuthenticatedClient();
+        var created = await CreateAsync(admin, "producer", "submit");
+        using var producer = factory.CreateAuthenticatedClient(created.Key);
+
+        var submit = await producer.PostAsJsonAsync("/api/tasks", new { input = "x" }).WaitAsync(TestTimeouts.Request);
+        var task = await submit.Content.ReadFromJsonAsync<TaskDto>().WaitAsync(TestTimeouts.Request);
+        var cancel = await producer.PostAsync($"/api/tasks/{task!.Id}/cancel", null).WaitAsync(TestTimeouts.Request);
+        var list = await producer.GetAsync("/api/tasks").WaitAsync(TestTimeouts.Request);
+        var hangfire = await producer.GetAsync("/hangfire").WaitAsync(TestTimeouts.Request);
+        var lanes = await producer.PutAsJsonAsync("/api/lanes/main", new { maxConcurrent = 3 }).WaitAsync(TestTimeouts.Request);
+
+        Assert.Equal(HttpStatusCode.Accepted, submit.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, list.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, hangfire.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, lanes.StatusCode);
+    }
+
+    [Fact]
+    public async Task Revoke_OpenHubConnectionAndEventStream_AreClosed()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync(settings: new Dictionary<string, string?> { ["Models:Default:LatencyMs"] = "600000" });
+        using var admin = factory.CreateAuthenticatedClient();
+        var created = await CreateAsync(admin, "watcher", "read");
+        var taskId = await factory.SubmitAsync(admin, new { input = "wait" });
+        await using var hub = await Events.HubClient.ConnectAsync(factory, created.Key);
+        await hub.SubscribeAllAsync();
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        hub.Connection.Closed += _ =>
+        {
+            closed.TrySetResult();
+            return Task.CompletedTask;
+        };
+        using var watcher = factory.CreateAuthenticatedClient(created.Key);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/tasks/{taskId}/events");
+        request.Headers.Accept.Add(new System.Net.Http.Headers.MediaTypeWithQualityHeaderValue("text/event-stream"));
+        using var response = await watcher.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TestTimeouts.Request);
+        var body = await response.Content.ReadAsStreamAsync();
+        var reading = Task.Run(async () =>
+        {
+            var buffer = new byte[4096];
+            try
+            {
+                while (await body.ReadAsync(buffer) > 0)
+                {
+                }
+            }
+            catch (IOException)
+            {
+                // The server aborted the stream.
+            }
+            catch (HttpRequestException)
+            {
+                // The server aborted the stream.
+            }
+        });
+
+        var delete = await admin.DeleteAsync("/api/keys/watcher").WaitAsync(TestTimeouts.Request);
+
+        Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await reading.WaitAsync(TimeSpan.FromSeconds(10));
+        var task = await admin.GetFromJsonAsync<TaskDto>($"/api/tasks/{taskId}").WaitAsync(TestTimeouts.Request);
+        Assert.False(task!.Status is "succeeded" or "failed" or "cancelled" or "timed_out", "The stream should end because of the revocation, not because the task finished.");
+    }
+
+    [Fact]
     public async Task List_ShowsNamesAndScopesButNeverKeys()
     {
         await using var factory = await AgentApiFactory.StartPostgresAsync();
