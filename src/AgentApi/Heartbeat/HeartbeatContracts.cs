@@ -33,6 +33,7 @@ public sealed class UpdateHeartbeatRequest
     /// <summary>Set to true with no <c>activeHours</c> to remove the window.</summary>
     public bool? ClearActiveHours { get; set; }
 
+    /// <summary>A webhook for beats that need attention; an empty string removes it.</summary>
     public string? WebhookUrl { get; set; }
 }
 

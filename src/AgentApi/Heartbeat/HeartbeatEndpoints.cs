@@ -78,7 +78,8 @@ public static class HeartbeatEndpoints
 
         state.Agent = request.Agent ?? state.Agent;
         state.Workspace = request.Workspace ?? state.Workspace;
-        state.WebhookUrl = request.WebhookUrl ?? state.WebhookUrl;
+        // An empty string removes the webhook; null keeps it.
+        state.WebhookUrl = request.WebhookUrl is null ? state.WebhookUrl : request.WebhookUrl.Length == 0 ? null : request.WebhookUrl;
         if (request.Checklist is not null)
         {
             state.ChecklistJson = request.Checklist.Count == 0 ? null : JsonSerializer.Serialize(request.Checklist);
@@ -164,7 +165,7 @@ public static class HeartbeatEndpoints
             }
         }
 
-        if (request.WebhookUrl is not null)
+        if (request.WebhookUrl is { Length: > 0 })
         {
             var webhookErrors = validator.Validate(new SubmitTaskRequest { Input = "heartbeat", WebhookUrl = request.WebhookUrl });
             if (webhookErrors.TryGetValue("webhookUrl", out var messages))

@@ -216,11 +216,11 @@ public sealed class TaskSubmissionValidator(
         {
             Add(errors, "webhookUrl", "Webhooks are off on this service because Webhooks:Secret is not set, so deliveries could not be signed; leave webhookUrl out or ask the operator to set it.");
         }
-        else if (System.Net.IPAddress.TryParse(uri.IdnHost, out var address)
-            && Webhooks.WebhookConnections.IsInternal(address)
-            && !Webhooks.WebhookConnections.IsAllowedHost(uri.IdnHost, uri.Port, webhooks.AllowedHosts))
+        else if (Webhooks.WebhookConnections.IsInternalHost(uri.IdnHost)
+            && !Webhooks.WebhookConnections.IsAllowedHost(uri.IdnHost.TrimEnd('.'), uri.Port, webhooks.AllowedHosts))
         {
-            // A host name is checked when it is resolved, at delivery; an address can be checked now.
+            // A host name is checked when it is resolved, at delivery; an address or a name that
+            // always means this machine can be checked now, without asking a resolver.
             Add(errors, "webhookUrl", $"{uri.IdnHost} is a loopback, private or link-local address; add it to Webhooks:AllowedHosts to allow it.");
         }
     }

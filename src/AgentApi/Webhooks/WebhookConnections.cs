@@ -47,6 +47,19 @@ internal sealed class WebhookConnections(IReadOnlyCollection<string> allowedHost
             || (first & 0xfe) == 0xfc;
     }
 
+    /// <summary>
+    /// Returns whether <paramref name="host"/>, as written in a URL, is an internal address, or a
+    /// name that always means this machine (<c>localhost</c> and names under it), with or without
+    /// a trailing dot.
+    /// </summary>
+    public static bool IsInternalHost(string host)
+    {
+        var name = host.TrimEnd('.');
+        return (IPAddress.TryParse(name, out var address) && IsInternal(address))
+            || name.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            || name.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase);
+    }
+
     /// <summary>Returns whether <paramref name="allowedHosts"/> lists <paramref name="host"/>, or it with <paramref name="port"/>.</summary>
     public static bool IsAllowedHost(string host, int port, IReadOnlyCollection<string> allowedHosts) =>
         allowedHosts.Any(allowed => string.Equals(allowed, host, StringComparison.OrdinalIgnoreCase)
@@ -54,8 +67,14 @@ internal sealed class WebhookConnections(IReadOnlyCollection<string> allowedHost
 
     private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
-        var host = context.DnsEndPoint.Host;
+        var host = context.DnsEndPoint.Host.TrimEnd('.');
         var port = context.DnsEndPoint.Port;
+        if (IsInternalHost(host) && !IsAllowedHost(host, port, allowedHosts))
+        {
+            throw new HttpRequestException(
+                $"Webhook host '{host}' is a loopback, private or link-local address; add '{host}' or '{host}:{port}' to Webhooks:AllowedHosts to allow it.");
+        }
+
         var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken);
         var usable = IsAllowedHost(host, port, allowedHosts) ? addresses : addresses.Where(address => !IsInternal(address)).ToArray();
         if (usable.Length == 0)

@@ -41,6 +41,28 @@ public sealed class HeartbeatApiTests
     }
 
     [Fact]
+    public async Task Put_EmptyWebhookUrl_RemovesTheWebhook()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresAsync(new Dictionary<string, string?>
+        {
+            ["Webhooks:Secret"] = "test-webhook-secret-0123456789",
+            ["Webhooks:AllowedHosts:0"] = "127.0.0.1",
+        });
+        using var client = factory.CreateAuthenticatedClient();
+
+        await PutAsync(client, new { webhookUrl = "http://127.0.0.1:9/beats" });
+        var set = JsonDocument.Parse(await client.GetStringAsync("/api/heartbeat")).RootElement.GetProperty("webhookUrl").GetString();
+        await PutAsync(client, new { every = "45m" });
+        var kept = JsonDocument.Parse(await client.GetStringAsync("/api/heartbeat")).RootElement.GetProperty("webhookUrl").GetString();
+        await PutAsync(client, new { webhookUrl = "" });
+        var removed = JsonDocument.Parse(await client.GetStringAsync("/api/heartbeat")).RootElement.GetProperty("webhookUrl").ValueKind;
+
+        Assert.Equal("http://127.0.0.1:9/beats", set);
+        Assert.Equal("http://127.0.0.1:9/beats", kept);
+        Assert.Equal(JsonValueKind.Null, removed);
+    }
+
+    [Fact]
     public async Task Put_WithReadKey_IsForbidden()
     {
         await using var factory = await StartAsync();

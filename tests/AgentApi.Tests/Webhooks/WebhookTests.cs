@@ -105,29 +105,45 @@ public sealed class WebhookTests
         Assert.Equal(HttpStatusCode.BadRequest, loopback.StatusCode);
         Assert.Contains("Webhooks:AllowedHosts", await loopback.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, metadata.StatusCode);
+        foreach (var local in new[] { "http://localhost:9/hook", "http://localhost.:9/hook", "http://127.0.0.1.:9/hook", "http://foo.localhost:9/hook", "http://2130706433:9/hook" })
+        {
+            var response = await second.PostAsJsonAsync("/api/tasks", new { input = "x", webhookUrl = local }).WaitAsync(TestTimeouts.Request);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{local} was accepted.");
+        }
+
         Assert.Equal(HttpStatusCode.BadRequest, otherPort.StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, allowlisted.StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, hostName.StatusCode);
     }
 
-    [Fact]
-    public async Task Webhook_HostResolvesToLoopbackWithoutAllowlist_IsRefusedAtConnect()
+    [Theory]
+    [InlineData("localhost")]
+    [InlineData("127.0.0.1")]
+    [InlineData("localhost.")]
+    public async Task Connection_InternalHostWithoutAllowlist_IsRefusedBeforeConnecting(string host)
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var factory = await AgentApiFactory.StartPostgresAsync(new Dictionary<string, string?>
-        {
-            ["Webhooks:Secret"] = Secret,
-            ["Webhooks:MaxAttempts"] = "1",
-        });
-        using var client = factory.CreateAuthenticatedClient();
-        var url = receiver.Url.Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
+        var port = new Uri(receiver.Url).Port;
+        using var client = new HttpClient(new WebhookConnections([]).CreateHandler());
 
-        var taskId = await factory.SubmitAsync(client, new { agent = "general-purpose", input = "hello", webhookUrl = url });
-        var events = await WaitForEventAsync(client, taskId, "webhook_failed");
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(
+            () => client.PostAsync($"http://{host}:{port}/hook", new StringContent("{}")).WaitAsync(TestTimeouts.Request));
 
-        var failed = events.Single(e => e.Type == "webhook_failed");
-        Assert.Contains("loopback, private or link-local", failed.Data!.Value.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("loopback, private or link-local", refused.Message, StringComparison.Ordinal);
         Assert.Empty(receiver.Received);
+    }
+
+    [Fact]
+    public async Task Connection_AllowlistedInternalHost_IsDelivered()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var port = new Uri(receiver.Url).Port;
+        using var client = new HttpClient(new WebhookConnections([$"localhost:{port}"]).CreateHandler());
+
+        var response = await client.PostAsync($"http://localhost:{port}/hook", new StringContent("{}")).WaitAsync(TestTimeouts.Request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(receiver.Received);
     }
 
     [Theory]
