@@ -41,6 +41,9 @@ builder.Services.ConfigureHttpJsonOptions(options =>
     // A number sent as a string, or a property sent twice, is a client bug worth a 400.
     options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
     options.SerializerOptions.AllowDuplicateProperties = false;
+
+    // A misspelt field such as "timeoutSecond" would otherwise be ignored without a word.
+    options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
 });
 builder.WebHost.ConfigureKestrel((context, kestrel) =>
     kestrel.Limits.MaxRequestBodySize = context.Configuration.GetValue(

@@ -10,6 +10,7 @@ namespace AgentApi.Heartbeat;
 public static class HeartbeatEndpoints
 {
     public const int MaxChecklistItems = 100;
+    private const int MaxWriteAttempts = 5;
     public const int MaxChecklistItemLength = 2_000;
     public static readonly TimeSpan MinEvery = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaxEvery = TimeSpan.FromDays(7);
@@ -46,9 +47,15 @@ public static class HeartbeatEndpoints
             return TypedResults.ValidationProblem(errors, title: "The heartbeat settings are invalid");
         }
 
-        var current = await store.GetAsync(cancellationToken);
-        var now = timeProvider.GetUtcNow();
-        var saved = await store.TryUpdateAsync(current, state => Apply(state, request, every, now), cancellationToken);
+        // A beat may move the row on meanwhile; the change is applied again to what it left.
+        HeartbeatState? saved = null;
+        for (var attempt = 0; attempt < MaxWriteAttempts && saved is null; attempt++)
+        {
+            var current = await store.GetAsync(cancellationToken);
+            var now = timeProvider.GetUtcNow();
+            saved = await store.TryUpdateAsync(current, state => Apply(state, request, every, now), cancellationToken);
+        }
+
         if (saved is null)
         {
             return TypedResults.Problem(

@@ -13,6 +13,9 @@ public sealed class BadInputTests(PostgresAppFixture fixture) : IClassFixture<Po
     {
         // method, path, content type, body, expected status, field named in errors
         { "POST", "/api/tasks", Json, "{", 400, "$" },
+        { "POST", "/api/tasks", Json, """{"input":"x","timeoutSecond":5}""", 400, "timeoutSecond" },
+        { "POST", "/api/tasks", Json, """{"input":"x","subtasks":[{"input":"b","subtasks":[{"input":"c"}]}]}""", 400, "subtasks[0].subtasks" },
+        { "PUT", "/api/lanes/main", Json, """{"maxConcurrent":2,"x":1}""", 400, "x" },
         { "POST", "/api/tasks", Json, "not json at all", 400, "$" },
         { "POST", "/api/tasks", Json, "[1,2,3]", 400, "$" },
         { "POST", "/api/tasks", Json, "", 400, null },
