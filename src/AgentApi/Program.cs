@@ -82,8 +82,10 @@ catch (StorageStartupException exception)
 }
 
 app.UseErrorHandling();
+app.UseSecurityHeaders();
 app.UseStaticFiles();
 app.UseRouting();
+app.UseCors(CorsSettings.PolicyName);
 app.UseAuthentication();
 app.UseCookieAntiforgery();
 app.UseAuthorization();

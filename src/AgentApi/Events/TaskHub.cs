@@ -65,10 +65,15 @@ public sealed class TaskHub(TaskHubSubscriptions subscriptions, TaskStore store,
     /// <summary>Sends every task's events except <c>output</c>, and <c>laneChanged</c>, from now on.</summary>
     public async Task SubscribeAll()
     {
-        if (Context.Items.TryAdd(AllGroup, true))
+        if (!Context.Items.ContainsKey(AllGroup))
         {
             await Groups.AddToGroupAsync(Context.ConnectionId, AllGroup, Context.ConnectionAborted);
-            subscriptions.AllJoined();
+
+            // Marked only once joined, so that a failed join is not counted out on disconnect.
+            if (Context.Items.TryAdd(AllGroup, true))
+            {
+                subscriptions.AllJoined();
+            }
         }
     }
 

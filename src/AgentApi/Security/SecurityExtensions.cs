@@ -57,6 +57,17 @@ public static class SecurityExtensions
                 };
             });
 
+        // No CORS headers at all unless origins are configured, so browsers keep other sites out.
+        var cors = configuration.GetSection(CorsSettings.SectionName).Get<CorsSettings>() ?? new CorsSettings();
+        services.AddCors(options => options.AddPolicy(CorsSettings.PolicyName, policy =>
+        {
+            if (cors.AllowedOrigins.Count > 0)
+            {
+                // Keys only: the dashboard cookie is not sent across origins.
+                policy.WithOrigins([.. cors.AllowedOrigins]).AllowAnyHeader().AllowAnyMethod();
+            }
+        }));
+
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(AuthorizationPolicies.Read, policy => RequireScope(policy, ApiKeyScopes.Read))
