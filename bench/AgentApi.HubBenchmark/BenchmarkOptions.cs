@@ -1,0 +1,86 @@
+using System.Globalization;
+
+namespace AgentApi.HubBenchmark;
+
+/// <summary>Command line options of a benchmark run; every option has a default.</summary>
+internal sealed record BenchmarkOptions
+{
+    public const string Usage = """
+        Usage: dotnet run -c Release -- [options]
+          --clients N          SignalR clients that call SubscribeAll (default 500)
+          --rate R             events published per second (default 5000)
+          --duration S         seconds of publishing (default 10)
+          --drain S            seconds to wait after publishing for late events (default 5)
+          --tasks T            task ids the events are spread over (default 1000)
+          --batch-interval MS  milliseconds between two published batches (default 10)
+          --in-process         run the clients in the service's process instead of a child process
+        Storage is embedded (SQLite in a temporary folder) unless ConnectionStrings__Postgres is set.
+        """;
+
+    /// <summary>SignalR clients that call <c>SubscribeAll</c>.</summary>
+    public int Clients { get; init; } = 500;
+
+    /// <summary>Events published per second.</summary>
+    public int Rate { get; init; } = 5_000;
+
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest wait after the last publish for events still on their way.</summary>
+    public TimeSpan Drain { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Task ids the events are spread over, each with its own sequence.</summary>
+    public int Tasks { get; init; } = 1_000;
+
+    /// <summary>Time between two calls of <c>TaskEventBus.Publish</c>.</summary>
+    public TimeSpan BatchInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Whether the clients run in the service's own process rather than in a child process.</summary>
+    public bool ClientsInProcess { get; init; }
+
+    /// <summary>Events published in the measured phase: the rate times the duration.</summary>
+    public long EventCount => (long)Math.Round(Rate * Duration.TotalSeconds);
+
+    /// <summary>Parses <paramref name="args"/>; throws <see cref="ArgumentException"/> naming the option that is invalid.</summary>
+    public static BenchmarkOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new BenchmarkOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            if (name == "--in-process")
+            {
+                options = options with { ClientsInProcess = true };
+                continue;
+            }
+
+            if (i + 1 >= args.Count)
+            {
+                throw new ArgumentException($"Option '{name}' is unknown or has no value.");
+            }
+
+            var value = args[++i];
+            options = name switch
+            {
+                "--clients" => options with { Clients = ParsePositive(name, value) },
+                "--rate" => options with { Rate = ParsePositive(name, value) },
+                "--duration" => options with { Duration = TimeSpan.FromSeconds(ParsePositive(name, value)) },
+                "--drain" => options with { Drain = TimeSpan.FromSeconds(ParsePositive(name, value)) },
+                "--tasks" => options with { Tasks = ParsePositive(name, value) },
+                "--batch-interval" => options with { BatchInterval = TimeSpan.FromMilliseconds(ParsePositive(name, value)) },
+                _ => throw new ArgumentException($"Option '{name}' is unknown."),
+            };
+        }
+
+        return options;
+    }
+
+    private static int ParsePositive(string name, string value)
+    {
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1)
+        {
+            throw new ArgumentException($"Option '{name}' is '{value}'; it must be a whole number of 1 or more.");
+        }
+
+        return number;
+    }
+}

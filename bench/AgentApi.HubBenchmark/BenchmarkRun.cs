@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Runtime;
+using System.Runtime.InteropServices;
+using AgentApi.Events;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentApi.HubBenchmark;
+
+/// <summary>
+/// One benchmark run: starts the service, connects the clients, publishes warm-up rounds, then the
+/// measured events, waits for late ones, and prints the figures.
+/// </summary>
+internal static class BenchmarkRun
+{
+    private const int WarmupRate = 100;
+    private const long WarmupRoundEvents = 200;
+    private const int MinWarmupRounds = 3;
+    private const int MaxWarmupRounds = 20;
+
+    /// <summary>A warm-up round in which each process compiled fewer methods than this ends the warm-up.</summary>
+    private const int QuietRoundMethods = 20;
+
+    private static readonly TimeSpan WarmupDrain = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan SubscribeTimeout = TimeSpan.FromSeconds(30);
+
+    public static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken cancellationToken)
+    {
+        PrintMachine();
+        await using var service = BenchmarkService.Start();
+        Console.WriteLine($"service: {service.HubUrl}, storage {service.StorageName}");
+
+        var connecting = Stopwatch.StartNew();
+        await using var subscribers = await ConnectAsync(options, service, cancellationToken);
+        await WaitForSubscriptionsAsync(service, options.Clients, cancellationToken);
+        var where = options.ClientsInProcess ? "in the service's process" : "in a child process";
+        Console.WriteLine($"clients: {options.Clients:N0} connected and subscribed {where} in {connecting.Elapsed.TotalSeconds:F1} s");
+
+        var publisher = new EventPublisher(service.Services.GetRequiredService<TaskEventBus>(), TimeProvider.System, options.Tasks);
+        await WarmUpAsync(publisher, subscribers, options, cancellationToken);
+
+        Console.WriteLine($"publishing {options.EventCount:N0} events at {options.Rate:N0}/s over {options.Tasks:N0} tasks, then draining for up to {options.Drain.TotalSeconds:F0} s");
+        await subscribers.StartMeasuringAsync(cancellationToken);
+        var start = ResourceUsage.Take();
+        var pressureStart = CpuPressure.ReadTotal();
+        var published = await publisher.PublishAsync(0, options.EventCount, options.Rate, options.BatchInterval, cancellationToken);
+        var received = await subscribers.FinishAsync(options.Drain, cancellationToken);
+        var serviceUsage = ResourceUsage.Since(start);
+        var pressure = CpuPressure.ReadTotal() - pressureStart;
+
+        BenchmarkReport.Print(options, service, published, received, serviceUsage, pressure);
+        return 0;
+    }
+
+    private static async Task<ISubscribers> ConnectAsync(BenchmarkOptions options, BenchmarkService service, CancellationToken cancellationToken)
+    {
+        if (options.ClientsInProcess)
+        {
+            return await SubscriberPool.ConnectAsync(service.HubUrl, service.ApiKey, options.Clients, options.EventCount, cancellationToken);
+        }
+
+        var process = await SubscriberProcess.StartAsync(service.HubUrl, service.ApiKey, options.Clients, options.EventCount, cancellationToken);
+        var window = await process.CheckClockAsync(cancellationToken);
+        Console.WriteLine($"clock: the child's Stopwatch reading fell inside this process's {window.TotalMicroseconds:F0} µs window, so both read one clock");
+        return process;
+    }
+
+    /// <summary>Waits until the hub counts every client's <c>SubscribeAll</c>.</summary>
+    private static async Task WaitForSubscriptionsAsync(BenchmarkService service, int clients, CancellationToken cancellationToken)
+    {
+        var subscriptions = service.Services.GetRequiredService<TaskHubSubscriptions>();
+        var waiting = Stopwatch.StartNew();
+        while (subscriptions.AllCount < clients)
+        {
+            if (waiting.Elapsed > SubscribeTimeout)
+            {
+                throw new TimeoutException($"Only {subscriptions.AllCount} of {clients} clients were subscribed after {SubscribeTimeout.TotalSeconds} s.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Publishes rounds of events that are not measured until the JIT is nearly done in both
+    /// processes: tiered compilation recompiles hot methods in the background for a while, and a
+    /// measurement taken before then times partly unoptimised code.
+    /// </summary>
+    private static async Task WarmUpAsync(EventPublisher publisher, ISubscribers subscribers, BenchmarkOptions options, CancellationToken cancellationToken)
+    {
+        long published = 0;
+        long serviceCompiled = 0;
+        long clientsCompiled = 0;
+        var round = 0;
+        var quiet = false;
+        while (round < MaxWarmupRounds && !quiet)
+        {
+            round++;
+            await publisher.PublishAsync(-(published + WarmupRoundEvents), WarmupRoundEvents, WarmupRate, options.BatchInterval, cancellationToken);
+            published += WarmupRoundEvents;
+
+            var expected = published * options.Clients;
+            var waiting = Stopwatch.StartNew();
+            var counts = await subscribers.GetCountsAsync(cancellationToken);
+            while (counts.Warmup < expected && waiting.Elapsed < WarmupDrain)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+                counts = await subscribers.GetCountsAsync(cancellationToken);
+            }
+
+            var serviceNow = JitInfo.GetCompiledMethodCount();
+            quiet = round >= MinWarmupRounds
+                && serviceNow - serviceCompiled < QuietRoundMethods
+                && counts.MethodsCompiled - clientsCompiled < QuietRoundMethods;
+            Console.WriteLine($"warm-up {round}: {WarmupRoundEvents} events at {WarmupRate}/s, {counts.Warmup:N0} of {expected:N0} deliveries arrived; the JIT compiled {serviceNow - serviceCompiled} methods in the service's process and {counts.MethodsCompiled - clientsCompiled} in the clients'");
+            serviceCompiled = serviceNow;
+            clientsCompiled = counts.MethodsCompiled;
+        }
+    }
+
+    private static void PrintMachine()
+    {
+        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown";
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, load average {load}");
+    }
+}

@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Runtime;
+using HdrHistogram;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace AgentApi.HubBenchmark;
+
+/// <summary>
+/// SignalR clients of the hub over WebSockets, each subscribed with <c>SubscribeAll</c>. Each one
+/// keeps a bit per measured event, so that it can count distinct, duplicate and reordered events,
+/// and records each event's latency in a histogram of the thread that ran its handler.
+/// </summary>
+internal sealed class SubscriberPool : ISubscribers
+{
+    private const int ConnectConcurrency = 20;
+
+    /// <summary>Latencies above ten minutes are recorded as ten minutes.</summary>
+    private const long MaxLatencyMicroseconds = 600_000_000;
+
+    private readonly Subscriber[] _subscribers;
+    private readonly long _eventCount;
+    private readonly ThreadLocal<LongHistogram> _latency = new(
+        () => new LongHistogram(MaxLatencyMicroseconds, numberOfSignificantValueDigits: 3),
+        trackAllValues: true);
+
+    private ResourceUsage.Snapshot? _start;
+
+    private SubscriberPool(Uri hubUrl, string apiKey, int clients, long eventCount)
+    {
+        _eventCount = eventCount;
+        _subscribers = Enumerable.Range(0, clients).Select(_ => new Subscriber(this, hubUrl, apiKey)).ToArray();
+    }
+
+    /// <summary>Connects <paramref name="clients"/> clients and subscribes each one; returns when all are subscribed.</summary>
+    public static async Task<SubscriberPool> ConnectAsync(
+        Uri hubUrl,
+        string apiKey,
+        int clients,
+        long eventCount,
+        CancellationToken cancellationToken)
+    {
+        var pool = new SubscriberPool(hubUrl, apiKey, clients, eventCount);
+        using var gate = new SemaphoreSlim(ConnectConcurrency);
+        await Task.WhenAll(pool._subscribers.Select(async subscriber =>
+        {
+            await gate.WaitAsync(cancellationToken);
+            try
+            {
+                await subscriber.ConnectAsync(cancellationToken);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+
+        return pool;
+    }
+
+    public Task<ReceivedCounts> GetCountsAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new ReceivedCounts(
+            _subscribers.Sum(subscriber => Volatile.Read(ref subscriber.WarmupReceived)),
+            CountMeasured(),
+            JitInfo.GetCompiledMethodCount()));
+
+    public Task StartMeasuringAsync(CancellationToken cancellationToken)
+    {
+        _start = ResourceUsage.Take();
+        return Task.CompletedTask;
+    }
+
+    public async Task<SubscriberResult> FinishAsync(TimeSpan drain, CancellationToken cancellationToken)
+    {
+        var start = _start ?? throw new InvalidOperationException("StartMeasuringAsync was not called.");
+        var expected = _subscribers.Length * _eventCount;
+        var drainStart = Stopwatch.GetTimestamp();
+        while (CountMeasured() < expected && Stopwatch.GetElapsedTime(drainStart) < drain)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
+        }
+
+        var resources = ResourceUsage.Since(start);
+
+        // Handlers may still record a late event while the histograms are merged. Such an event
+        // is then in some counts and not in others, which matters only in runs that lose events.
+        var latency = new LongHistogram(MaxLatencyMicroseconds, numberOfSignificantValueDigits: 3);
+        foreach (var histogram in _latency.Values)
+        {
+            latency.Add(histogram);
+        }
+
+        var received = _subscribers.Select(subscriber => Volatile.Read(ref subscriber.Received)).ToArray();
+        var firstReceived = _subscribers.Select(subscriber => subscriber.FirstReceivedAt).Where(at => at != 0).DefaultIfEmpty().Min();
+        return new SubscriberResult(
+            _subscribers.Length,
+            _eventCount,
+            received.Sum(),
+            _subscribers.Sum(subscriber => subscriber.Duplicates),
+            _subscribers.Sum(subscriber => subscriber.Reordered),
+            _subscribers.Sum(subscriber => subscriber.Unexpected),
+            received.Count(count => count < _eventCount),
+            received.DefaultIfEmpty().Min(),
+            _subscribers.Count(subscriber => subscriber.Connection.State != HubConnectionState.Connected),
+            firstReceived,
+            _subscribers.Max(subscriber => subscriber.LastReceivedAt),
+            LatencySummary.From(latency),
+            resources);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(_subscribers.Select(subscriber => subscriber.Connection.DisposeAsync().AsTask()));
+        _latency.Dispose();
+    }
+
+    private long CountMeasured() => _subscribers.Sum(subscriber => Volatile.Read(ref subscriber.Received));
+
+    /// <summary>One client. SignalR runs one connection's handlers one at a time, so its counters need no lock.</summary>
+    private sealed class Subscriber
+    {
+        private readonly SubscriberPool _pool;
+        private readonly ulong[] _seen;
+        private long _highestIndex = -1;
+
+        // Fields, not properties, so the pool can read them with Volatile.Read.
+        public long Received;
+        public long WarmupReceived;
+        public long Duplicates;
+        public long Reordered;
+        public long Unexpected;
+        public long FirstReceivedAt;
+        public long LastReceivedAt;
+
+        public Subscriber(SubscriberPool pool, Uri hubUrl, string apiKey)
+        {
+            _pool = pool;
+            _seen = new ulong[(pool._eventCount + 63) / 64];
+            Connection = new HubConnectionBuilder()
+                .WithUrl(hubUrl, options =>
+                {
+                    options.Transports = HttpTransportType.WebSockets;
+                    options.Headers["X-Api-Key"] = apiKey;
+                })
+                .Build();
+            Connection.On<ReceivedEvent>("taskEvent", OnTaskEvent);
+        }
+
+        public HubConnection Connection { get; }
+
+        public async Task ConnectAsync(CancellationToken cancellationToken)
+        {
+            await Connection.StartAsync(cancellationToken);
+            await Connection.InvokeAsync("SubscribeAll", cancellationToken);
+        }
+
+        private void OnTaskEvent(ReceivedEvent taskEvent)
+        {
+            var now = Stopwatch.GetTimestamp();
+            if (taskEvent.Data is not { } data || data.Index >= _pool._eventCount)
+            {
+                Unexpected++;
+                return;
+            }
+
+            if (data.Index < 0)
+            {
+                Volatile.Write(ref WarmupReceived, WarmupReceived + 1);
+                return;
+            }
+
+            var word = data.Index / 64;
+            var bit = 1UL << (int)(data.Index % 64);
+            if ((_seen[word] & bit) != 0)
+            {
+                Duplicates++;
+                return;
+            }
+
+            _seen[word] |= bit;
+            if (data.Index < _highestIndex)
+            {
+                Reordered++;
+            }
+
+            _highestIndex = Math.Max(_highestIndex, data.Index);
+            var microseconds = (now - data.SentAt) * 1_000_000 / Stopwatch.Frequency;
+            _pool._latency.Value!.RecordValue(Math.Clamp(microseconds, 0, MaxLatencyMicroseconds));
+            if (FirstReceivedAt == 0)
+            {
+                FirstReceivedAt = now;
+            }
+
+            LastReceivedAt = now;
+            Volatile.Write(ref Received, Received + 1);
+        }
+    }
+
+    /// <summary>
+    /// The <c>taskEvent</c> payload, every field bound as a .NET dashboard would. A class with
+    /// setters rather than a positional record: System.Text.Json binds records of more than four
+    /// constructor parameters on a slower path, which made the clients' parsing twice as costly.
+    /// </summary>
+    private sealed class ReceivedEvent
+    {
+        public Guid TaskId { get; init; }
+
+        public long Sequence { get; init; }
+
+        public string Type { get; init; } = "";
+
+        public DateTimeOffset Timestamp { get; init; }
+
+        public ReceivedEventData? Data { get; init; }
+    }
+
+    /// <summary>The benchmark's own event data: the event's global index and its publish time in Stopwatch ticks.</summary>
+    private sealed class ReceivedEventData
+    {
+        public long Index { get; init; }
+
+        public long SentAt { get; init; }
+    }
+}
