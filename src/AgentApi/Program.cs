@@ -53,6 +53,7 @@ builder.WebHost.ConfigureKestrel((context, kestrel) =>
 var storage = builder.AddStorage();
 builder.Services.AddErrorHandling(builder.Configuration);
 builder.Services.AddSecurity(builder.Configuration);
+builder.Services.AddKeyRateLimits(builder.Configuration);
 builder.Services.AddLanes(builder.Configuration);
 builder.Services.AddAgents(builder.Configuration);
 builder.Services.AddEvents(builder.Configuration, storage);
@@ -88,6 +89,7 @@ app.UseRouting();
 app.UseCors(CorsSettings.PolicyName);
 app.UseAuthentication();
 app.UseCookieAntiforgery();
+app.UseRateLimiter();
 app.UseAuthorization();
 app.UseOpenApiDocument();
 

@@ -177,6 +177,7 @@ public sealed class AgentApiFactory : WebApplicationFactory<Program>
         Dictionary<string, string?> settings = new(StringComparer.OrdinalIgnoreCase)
         {
             ["Auth:ApiKeys:0"] = AdminKey,
+            ["RateLimits:PermitsPerWindow"] = "0",
             ["Models:Default:Provider"] = "simulated",
             ["Models:Default:LatencyMs"] = "0",
             ["Queues:WorkerCount"] = "4",
