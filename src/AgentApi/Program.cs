@@ -82,6 +82,7 @@ catch (StorageStartupException exception)
     return 1;
 }
 
+app.UseProxyHeaders(app.Configuration);
 app.UseErrorHandling();
 app.UseSecurityHeaders();
 app.UseStaticFiles();

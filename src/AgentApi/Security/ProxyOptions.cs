@@ -1,0 +1,17 @@
+namespace AgentApi.Security;
+
+/// <summary>Running behind a reverse proxy, under <c>Proxy</c>.</summary>
+public sealed class ProxyOptions
+{
+    public const string SectionName = "Proxy";
+
+    /// <summary>
+    /// Whether <c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c> are read, so that the service
+    /// sees the client's address and that the request came over HTTPS (and marks its cookie
+    /// Secure). Only proxies on loopback and in <see cref="KnownProxies"/> are believed. Defaults to false.
+    /// </summary>
+    public bool ForwardedHeaders { get; set; }
+
+    /// <summary>Addresses of proxies other than loopback whose forwarded headers are believed.</summary>
+    public List<string> KnownProxies { get; set; } = [];
+}
