@@ -10,6 +10,7 @@ using AgentApi.Lanes;
 using AgentApi.OpenApi;
 using AgentApi.Processes;
 using AgentApi.Queues;
+using AgentApi.Retention;
 using AgentApi.Schedules;
 using AgentApi.Security;
 using AgentApi.Storage;
@@ -59,6 +60,7 @@ builder.Services.AddAgents(builder.Configuration);
 builder.Services.AddEvents(builder.Configuration, storage);
 builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddHeartbeat(builder.Configuration);
+builder.Services.AddRetention(builder.Configuration);
 builder.Services.AddSystemResources();
 
 // Before the queues: hosted services stop in reverse order, so the Hangfire server stops handing
@@ -82,6 +84,7 @@ catch (StorageStartupException exception)
     return 1;
 }
 
+app.UseRetention();
 app.UseProxyHeaders(app.Configuration);
 app.UseErrorHandling();
 app.UseSecurityHeaders();

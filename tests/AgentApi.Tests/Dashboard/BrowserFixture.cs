@@ -19,7 +19,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     public const int ModelLatencyMs = 4000;
 
     /// <summary>Limit of each Playwright action and expectation, set for the whole test run.</summary>
-    public static readonly TimeSpan ActionTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan ActionTimeout = TimeSpan.FromSeconds(60);
 
     private IPlaywright? _playwright;
     private IBrowser? _browser;
@@ -76,7 +76,8 @@ public sealed class BrowserFixture : IAsyncLifetime
         await page.GotoAsync("/login");
         await page.GetByLabel("API key").FillAsync(AgentApiFactory.AdminKey);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(new Uri(BaseAddress, "/").ToString());
+        // Only the navigation: the steps that follow wait for what they need on the page.
+        await page.WaitForURLAsync(new Uri(BaseAddress, "/").ToString(), new() { WaitUntil = WaitUntilState.Commit });
         return session;
     }
 
