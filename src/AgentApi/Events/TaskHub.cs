@@ -1,3 +1,4 @@
+using AgentApi.Errors;
 using AgentApi.Security;
 using AgentApi.Tasks;
 using Microsoft.AspNetCore.Authorization;
@@ -34,7 +35,7 @@ public sealed class TaskHub(TaskHubSubscriptions subscriptions, TaskStore store,
     {
         if (!Guid.TryParse(taskId, out var id))
         {
-            throw new HubException($"Task id '{Shorten(taskId)}' is not a valid task id; pass the id from POST /api/tasks.");
+            throw new HubException($"Task id '{MessageText.Quote(taskId)}' is not a valid task id; pass the id from POST /api/tasks.");
         }
 
         if (afterSequence < 0)
@@ -76,9 +77,6 @@ public sealed class TaskHub(TaskHubSubscriptions subscriptions, TaskStore store,
             }
         }
     }
-
-    private static string Shorten(string? value) =>
-        value is null ? "null" : string.Concat((value.Length > 64 ? value[..64] + "…" : value).Select(c => char.IsControl(c) ? '?' : c));
 
     /// <summary>Closes the connection when its key is revoked.</summary>
     public override Task OnConnectedAsync()

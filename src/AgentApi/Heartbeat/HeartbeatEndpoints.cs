@@ -1,6 +1,7 @@
 using System.Text.Json;
-using AgentApi.Agents;
 using AgentApi.Agents.Tools;
+using AgentApi.Agents;
+using AgentApi.Errors;
 using AgentApi.Security;
 using AgentApi.Tasks;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -85,8 +86,11 @@ public static class HeartbeatEndpoints
 
         state.Agent = request.Agent ?? state.Agent;
         state.Workspace = request.Workspace ?? state.Workspace;
-        // An empty string removes the webhook; null keeps it.
-        state.WebhookUrl = request.WebhookUrl is null ? state.WebhookUrl : request.WebhookUrl.Length == 0 ? null : request.WebhookUrl;
+        // An empty string removes the webhook, and null keeps it.
+        if (request.WebhookUrl is not null)
+        {
+            state.WebhookUrl = request.WebhookUrl.Length == 0 ? null : request.WebhookUrl;
+        }
         if (request.Checklist is not null)
         {
             state.ChecklistJson = request.Checklist.Count == 0 ? null : JsonSerializer.Serialize(request.Checklist);
@@ -124,7 +128,7 @@ public static class HeartbeatEndpoints
         {
             if (!HeartbeatDuration.TryParse(request.Every, out var parsed) || (parsed != TimeSpan.Zero && (parsed < MinEvery || parsed > MaxEvery)))
             {
-                errors["every"] = [$"Must be 0 (off) or a duration from 1s to 7d such as '30m', '1h30m' or 'PT30M'; got '{Shorten(request.Every)}'."];
+                errors["every"] = [$"Must be 0 (off) or a duration from 1s to 7d such as '30m', '1h30m' or 'PT30M'; got '{MessageText.Quote(request.Every)}'."];
             }
             else
             {
@@ -134,7 +138,7 @@ public static class HeartbeatEndpoints
 
         if (request.Agent is not null && agents.Current.Find(request.Agent) is null)
         {
-            errors["agent"] = [$"Agent '{Shorten(request.Agent)}' was not found; GET /api/agents lists the agents."];
+            errors["agent"] = [$"Agent '{MessageText.Quote(request.Agent)}' was not found; GET /api/agents lists the agents."];
         }
 
         if (request.Workspace is not null && !WorkspaceProvider.IsValidName(request.Workspace))
@@ -158,17 +162,17 @@ public static class HeartbeatEndpoints
         {
             if (!ActiveHours.TryParseTime(window.Start, out _))
             {
-                errors["activeHours.start"] = [$"Must be a time of day as HH:mm, such as 08:00; got '{Shorten(window.Start)}'."];
+                errors["activeHours.start"] = [$"Must be a time of day as HH:mm, such as 08:00; got '{MessageText.Quote(window.Start)}'."];
             }
 
             if (!ActiveHours.TryParseTime(window.End, out _))
             {
-                errors["activeHours.end"] = [$"Must be a time of day as HH:mm, such as 22:00; got '{Shorten(window.End)}'."];
+                errors["activeHours.end"] = [$"Must be a time of day as HH:mm, such as 22:00; got '{MessageText.Quote(window.End)}'."];
             }
 
             if (window.TimeZone is not null && !TimeZoneInfo.TryFindSystemTimeZoneById(window.TimeZone, out _))
             {
-                errors["activeHours.timeZone"] = [$"Time zone '{Shorten(window.TimeZone)}' is unknown; use an IANA id such as 'Europe/Berlin' or 'UTC'."];
+                errors["activeHours.timeZone"] = [$"Time zone '{MessageText.Quote(window.TimeZone)}' is unknown; use an IANA id such as 'Europe/Berlin' or 'UTC'."];
             }
         }
 
@@ -183,7 +187,4 @@ public static class HeartbeatEndpoints
 
         return errors;
     }
-
-    private static string Shorten(string? value) =>
-        value is null ? "null" : string.Concat((value.Length > 64 ? value[..64] + "…" : value).Select(c => char.IsControl(c) ? '?' : c));
 }

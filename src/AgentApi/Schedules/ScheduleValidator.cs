@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using AgentApi.Errors;
 using AgentApi.Tasks;
 
 namespace AgentApi.Schedules;
@@ -55,7 +56,7 @@ public sealed partial class ScheduleValidator(TaskSubmissionValidator taskValida
     {
         if (routeId is not null && bodyId is not null && !string.Equals(bodyId, routeId, StringComparison.Ordinal))
         {
-            Add(errors, "id", $"Must match the id in the URL, '{Quote(routeId)}'; got '{Quote(bodyId)}'. Leave it out or send the same id.");
+            Add(errors, "id", $"Must match the id in the URL, '{MessageText.Quote(routeId)}'; got '{MessageText.Quote(bodyId)}'. Leave it out or send the same id.");
             return null;
         }
 
@@ -68,7 +69,7 @@ public sealed partial class ScheduleValidator(TaskSubmissionValidator taskValida
 
         if (!IsValidId(id))
         {
-            Add(errors, "id", $"'{Quote(id)}' is not allowed; use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit.");
+            Add(errors, "id", $"'{MessageText.Quote(id)}' is not allowed; use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit.");
             return null;
         }
 
@@ -105,14 +106,14 @@ public sealed partial class ScheduleValidator(TaskSubmissionValidator taskValida
         if (!OffsetPattern().IsMatch(text)
             || !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
         {
-            Add(errors, "at", $"'{Quote(text)}' is not an ISO 8601 time with an offset, such as '{AtExample}' or '2026-12-24T17:00:00Z'.");
+            Add(errors, "at", $"'{MessageText.Quote(text)}' is not an ISO 8601 time with an offset, such as '{AtExample}' or '2026-12-24T17:00:00Z'.");
             return null;
         }
 
         var now = timeProvider.GetUtcNow();
         if (parsed <= now)
         {
-            Add(errors, "at", $"'{Quote(text)}' is not in the future (it is now {now:O}); give a later time.");
+            Add(errors, "at", $"'{MessageText.Quote(text)}' is not in the future (it is now {now:O}); give a later time.");
             return null;
         }
 
@@ -137,7 +138,7 @@ public sealed partial class ScheduleValidator(TaskSubmissionValidator taskValida
         // Windows ids such as 'Eastern Standard Time' resolve too, but without an IANA id.
         if (!TimeZoneInfo.TryFindSystemTimeZoneById(id, out var timeZone) || !timeZone.HasIanaId)
         {
-            Add(errors, "timeZone", $"'{Quote(id)}' is not a known IANA time zone id; use one such as 'America/New_York', 'Europe/Berlin' or 'UTC'.");
+            Add(errors, "timeZone", $"'{MessageText.Quote(id)}' is not a known IANA time zone id; use one such as 'America/New_York', 'Europe/Berlin' or 'UTC'.");
             return null;
         }
 
@@ -217,15 +218,8 @@ public sealed partial class ScheduleValidator(TaskSubmissionValidator taskValida
             return parsed;
         }
 
-        Add(errors, field, $"'{Quote(value)}' is not allowed; use one of {string.Join(", ", WireNames<TEnum>.All)}.");
+        Add(errors, field, $"'{MessageText.Quote(value)}' is not allowed; use one of {string.Join(", ", WireNames<TEnum>.All)}.");
         return fallback;
-    }
-
-    /// <summary>Shortens a rejected value and escapes control characters so the message stays readable.</summary>
-    private static string Quote(string value)
-    {
-        var truncated = value.Length > 64 ? value[..64] + "…" : value;
-        return string.Concat(truncated.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
     }
 
     private static void Add(Dictionary<string, List<string>> errors, string field, string message)

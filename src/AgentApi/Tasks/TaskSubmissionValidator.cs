@@ -1,6 +1,7 @@
 using System.Text.Json;
-using AgentApi.Agents;
 using AgentApi.Agents.Tools;
+using AgentApi.Agents;
+using AgentApi.Errors;
 using AgentApi.Lanes;
 using Microsoft.Extensions.Options;
 
@@ -34,7 +35,7 @@ public sealed class TaskSubmissionValidator(
 
         if (request.Lane is not null && !lanes.Contains(request.Lane))
         {
-            Add(errors, "lane", $"Unknown lane '{Quote(request.Lane)}'. Declared lanes: {string.Join(", ", lanes.Names)}.");
+            Add(errors, "lane", $"Unknown lane '{MessageText.Quote(request.Lane)}'. Declared lanes: {string.Join(", ", lanes.Names)}.");
         }
 
         if (request.TimeoutSeconds is { } timeout && (timeout < 1 || timeout > limits.MaxTimeoutSeconds))
@@ -49,7 +50,7 @@ public sealed class TaskSubmissionValidator(
 
         if (request.Workspace is { } workspace && !WorkspaceProvider.IsValidName(workspace))
         {
-            Add(errors, "workspace", $"'{Quote(workspace)}' is not allowed; use 1 to 64 letters, digits, '.', '_' or '-', not '.' or '..'.");
+            Add(errors, "workspace", $"'{MessageText.Quote(workspace)}' is not allowed; use 1 to 64 letters, digits, '.', '_' or '-', not '.' or '..'.");
         }
 
         if (request.TokenBudget is { } budget && budget < 1)
@@ -75,7 +76,7 @@ public sealed class TaskSubmissionValidator(
     /// </summary>
     public static string? Forbidden(SubmitTaskRequest request) =>
         SessionKeys.IsSubagent(request.SessionKey) && (request.Subtasks is { Count: > 0 } || request.Decompose == true)
-            ? $"Session '{Quote(request.SessionKey!)}' is a subagent session, and subagents may not spawn subagents: send the task without 'subtasks' and 'decompose'."
+            ? $"Session '{MessageText.Quote(request.SessionKey!)}' is a subagent session, and subagents may not spawn subagents: send the task without 'subtasks' and 'decompose'."
             : null;
 
     private void ValidateSubtasks(Dictionary<string, List<string>> errors, List<SubtaskRequest>? subtasks, TaskOptions limits)
@@ -121,7 +122,7 @@ public sealed class TaskSubmissionValidator(
     {
         if (agent is not null && agents.Find(agent) is null)
         {
-            Add(errors, field, $"Unknown agent '{Quote(agent)}'. Known agents: {string.Join(", ", agents.Names)}.");
+            Add(errors, field, $"Unknown agent '{MessageText.Quote(agent)}'. Known agents: {string.Join(", ", agents.Names)}.");
         }
     }
 
@@ -170,7 +171,7 @@ public sealed class TaskSubmissionValidator(
     {
         if (value is not null && !WireNames<TEnum>.TryParse(value, out _))
         {
-            Add(errors, field, $"'{Quote(value)}' is not allowed; use one of {string.Join(", ", WireNames<TEnum>.All)}.");
+            Add(errors, field, $"'{MessageText.Quote(value)}' is not allowed; use one of {string.Join(", ", WireNames<TEnum>.All)}.");
         }
     }
 
@@ -223,13 +224,6 @@ public sealed class TaskSubmissionValidator(
             // always means this machine can be checked now, without asking a resolver.
             Add(errors, "webhookUrl", $"{uri.IdnHost} is a loopback, private or link-local address; add it to Webhooks:AllowedHosts to allow it.");
         }
-    }
-
-    /// <summary>Shortens a rejected value and escapes control characters so the message stays readable.</summary>
-    private static string Quote(string value)
-    {
-        var truncated = value.Length > 64 ? value[..64] + "…" : value;
-        return string.Concat(truncated.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
     }
 
     private static void Add(Dictionary<string, List<string>> errors, string field, string message)
