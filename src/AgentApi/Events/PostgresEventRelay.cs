@@ -11,9 +11,9 @@ namespace AgentApi.Events;
 /// notifications from other instances are delivered to the readers here.
 /// </summary>
 /// <remarks>
-/// Notifications are not stored: one sent while a listener is disconnected is lost. Readers that
-/// keep a position do not depend on them (they read gaps and, after a reconnect, everything after
-/// their position from the store); dashboards see the current state when they reload.
+/// Notifications are not stored, so one sent while a listener is disconnected is lost. Readers
+/// that keep a position do not depend on them, because they read gaps, and after a reconnect
+/// everything after their position, from the store. Dashboards show the current state when they reload.
 /// </remarks>
 public sealed class PostgresEventRelay(
     NpgsqlDataSource dataSource,
@@ -27,7 +27,7 @@ public sealed class PostgresEventRelay(
 {
     public const string Channel = "agentapi_task_events";
 
-    /// <summary>The channel on which an instance says that it created or revoked a stored API key.</summary>
+    /// <summary>The channel on which an instance announces that it created or revoked a stored API key.</summary>
     public const string KeysChannel = "agentapi_keys";
 
     private const int MaxEventsPerSend = 500;
@@ -115,7 +115,7 @@ public sealed class PostgresEventRelay(
                 EventsLog.RelayListening(logger, Channel);
                 delay = TimeSpan.FromSeconds(1);
 
-                // Whatever the others stored while nobody listened is in the store.
+                // Events the other instances stored while this one was not listening are in the store.
                 bus.Resync();
                 _keysToReload.Writer.TryWrite(true);
                 while (true)

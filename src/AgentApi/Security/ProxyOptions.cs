@@ -7,8 +7,9 @@ public sealed class ProxyOptions
 
     /// <summary>
     /// Whether <c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c> are read, so that the service
-    /// sees the client's address and that the request came over HTTPS (and marks its cookie
-    /// Secure). Only proxies on loopback and in <see cref="KnownProxies"/> are believed. Defaults to false.
+    /// uses the client's address and treats a request that reached the proxy over HTTPS as HTTPS,
+    /// which marks its cookie Secure. Only proxies on loopback and in <see cref="KnownProxies"/>
+    /// are trusted. Defaults to false.
     /// </summary>
     public bool ForwardedHeaders { get; set; }
 

@@ -19,7 +19,7 @@ public static class TaskEventTypes
     public const string ChildStarted = "child_started";
     public const string ChildCompleted = "child_completed";
 
-    /// <summary>Model output as it arrives; <c>data.text</c> holds the text since the previous output event.</summary>
+    /// <summary>Model output as it arrives; <c>data.text</c> contains the text since the previous output event.</summary>
     public const string Output = "output";
 
     /// <summary>A webhook delivery attempt succeeded; stored after the task's final event.</summary>

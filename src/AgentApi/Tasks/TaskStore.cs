@@ -205,7 +205,7 @@ public sealed partial class TaskStore
             .ToListAsync(cancellationToken);
     }
 
-    /// <summary>Publishes the events of a saved change, and tells the outcome listeners when it finished the task.</summary>
+    /// <summary>Publishes the events of a saved change, and calls the outcome listeners when the change finished the task.</summary>
     private void Published(AgentTask task, IReadOnlyList<TaskEvent> events)
     {
         bus.Publish(events);
