@@ -8,6 +8,7 @@ namespace AgentApi.Tests.Tasks;
 public sealed class ConcurrencyTests
 {
     [Fact]
+    [Trait("Category", "Reliability")]
     public async Task CancelRacingStart_NeverFailsAndCancelledStaysCancelled()
     {
         await using var factory = await AgentApiFactory.StartPostgresAsync(new Dictionary<string, string?>
@@ -81,6 +82,7 @@ public sealed class ConcurrencyTests
     }
 
     [Fact]
+    [Trait("Category", "Reliability")]
     public async Task DatabaseRefusesConnections_SubmissionGets503AndReadinessFails()
     {
         await using var factory = await AgentApiFactory.StartPostgresAsync();

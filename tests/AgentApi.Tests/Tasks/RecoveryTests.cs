@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentApi.Tests.Tasks;
 
+[Trait("Category", "Reliability")]
 public sealed class RecoveryTests
 {
     [Fact]

@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using AgentApi.Tests.Infrastructure;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace AgentApi.Tests.Reliability;
+
+/// <summary>PostgreSQL taken away for 20 seconds while tasks arrive and run.</summary>
+[Trait("Category", "Reliability")]
+public sealed class DatabaseOutageTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task DatabaseDown_Gets503ThenCompletesAll()
+    {
+        var direct = new NpgsqlConnectionStringBuilder(await PostgresServer.CreateDatabaseAsync());
+        await using var gate = new TcpGate(new IPEndPoint(IPAddress.Parse(direct.Host!), direct.Port));
+        var throughGate = new NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = gate.Port };
+        await using var factory = await AgentApiFactory.StartPostgresOnAsync(throughGate.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Models:Default:LatencyMs"] = "300",
+            ["Lanes:main:MaxConcurrent"] = "10",
+            ["Leases:Duration"] = "00:00:05",
+            ["Leases:RenewInterval"] = "00:00:01",
+        });
+        using var client = factory.CreateAuthenticatedClient();
+
+        ConcurrentBag<Guid> accepted = [];
+        ConcurrentBag<double> duringOutage = [];
+        ConcurrentBag<string> unexpected = [];
+        var outageStarted = 0L;
+        var outageEnded = 0L;
+        using var stop = new CancellationTokenSource();
+
+        // Ten submissions a second from before the outage until after it.
+        var load = Task.Run(async () =>
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                var sent = Stopwatch.GetTimestamp();
+                try
+                {
+                    using var response = await client.PostAsJsonAsync("/api/tasks", new { input = $"outage load {n}" });
+                    var elapsed = Stopwatch.GetElapsedTime(sent);
+                    var down = Interlocked.Read(ref outageStarted) != 0 && Interlocked.Read(ref outageEnded) == 0;
+                    if (response.StatusCode == HttpStatusCode.Accepted)
+                    {
+                        accepted.Add((await response.Content.ReadFromJsonAsync<TaskDto>())!.Id);
+                    }
+                    else if (response.StatusCode == HttpStatusCode.ServiceUnavailable && response.Headers.RetryAfter is not null && down)
+                    {
+                        duringOutage.Add(elapsed.TotalMilliseconds);
+                        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                    }
+                    else
+                    {
+                        unexpected.Add($"{(int)response.StatusCode} after {elapsed.TotalMilliseconds:F0} ms: {await response.Content.ReadAsStringAsync()}");
+                    }
+                }
+                catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
+                {
+                    unexpected.Add($"{exception.GetType().Name}: {exception.Message}");
+                }
+
+                await Task.Delay(100);
+            }
+        });
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        gate.Close();
+        Interlocked.Exchange(ref outageStarted, Stopwatch.GetTimestamp());
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        using (var ready = await client.GetAsync("/health/ready"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        }
+
+        await Task.Delay(Outage - TimeSpan.FromSeconds(2));
+        gate.Open();
+
+        // A response that was already on its way when the gate opened may still be a 503.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Interlocked.Exchange(ref outageEnded, Stopwatch.GetTimestamp());
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await stop.CancelAsync();
+        await load;
+
+        Assert.Empty(unexpected);
+        Assert.True(duringOutage.Count >= 20, $"only {duringOutage.Count} submissions got a 503 during the outage");
+        Assert.True(duringOutage.Max() < 10_000, $"a 503 took {duringOutage.Max():F0} ms");
+        Assert.True(accepted.Count >= 15, $"only {accepted.Count} submissions were accepted");
+        using (var ready = await client.GetAsync("/health/ready"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        }
+
+        var database = new ReliabilityDatabase(direct.ConnectionString);
+        var sinceLoad = System.Diagnostics.Stopwatch.StartNew();
+        await ReliabilityDatabase.WaitUntilAsync(
+            async () => await database.UnfinishedAsync() == 0, TimeSpan.FromSeconds(60), "every accepted task to finish");
+        output.WriteLine($"{duringOutage.Count} submissions got 503 (slowest {duringOutage.Max():F0} ms), {accepted.Count} accepted; "
+            + $"all finished {sinceLoad.Elapsed.TotalSeconds:F1} s after the load stopped.");
+        Assert.Equal(accepted.Count, await database.CountAsync("select count(*) from tasks where status = 'succeeded'"));
+        Assert.Equal(accepted.Count, await database.CountAsync("select count(*) from tasks"));
+        Assert.Empty(await database.TasksNotFinishedExactlyOnceAsync());
+    }
+}
