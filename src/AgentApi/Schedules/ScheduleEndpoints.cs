@@ -1,5 +1,6 @@
 using AgentApi.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace AgentApi.Schedules;
 
@@ -49,12 +50,24 @@ public static class ScheduleEndpoints
         ScheduleRequest request,
         ScheduleValidator validator,
         ScheduleService schedules,
+        IOptions<ScheduleOptions> options,
         CancellationToken cancellationToken)
     {
         var errors = validator.Validate(request, routeId: null, out var definition);
         if (definition is null)
         {
             return TypedResults.ValidationProblem(errors, title: "The schedule is invalid");
+        }
+
+        // NOTE: two creates at the same moment can both pass this check, so the count can end
+        // one or two above the limit.
+        var maxCount = options.Value.MaxCount;
+        if (await schedules.CountAsync(cancellationToken) >= maxCount)
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Too many schedules",
+                detail: $"The service already keeps {maxCount} schedules, the most that Schedules:MaxCount allows; delete one or raise the setting.");
         }
 
         if (await schedules.CreateAsync(definition, cancellationToken) is not { } created)

@@ -25,6 +25,7 @@ public static class ScheduleExtensions
             .Validate(
                 options => options.MaxCatchUpRuns is >= 1 and <= 1000,
                 "Schedules:MaxCatchUpRuns must be between 1 and 1000.")
+            .Validate(options => options.MaxCount >= 1, "Schedules:MaxCount must be at least 1.")
             .ValidateOnStart();
 
         if (storage.Mode == StorageMode.Postgres)

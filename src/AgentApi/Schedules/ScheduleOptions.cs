@@ -26,4 +26,9 @@ public sealed class ScheduleOptions
 
     /// <summary>Most missed slots one schedule with catch-up <c>all</c> runs at once, the newest ones. Defaults to 10.</summary>
     public int MaxCatchUpRuns { get; set; } = DefaultMaxCatchUpRuns;
+
+    /// <summary>Maximum number of schedules the service keeps. Defaults to 1,000; creating one more gets 409.</summary>
+    public int MaxCount { get; set; } = DefaultMaxCount;
+
+    public const int DefaultMaxCount = 1_000;
 }

@@ -65,6 +65,13 @@ public sealed class ScheduleService(
         return (await ToResponsesAsync([schedule], cancellationToken))[0];
     }
 
+    /// <summary>Counts the stored schedules, enabled or not.</summary>
+    public async Task<int> CountAsync(CancellationToken cancellationToken)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        return await db.Schedules.CountAsync(cancellationToken);
+    }
+
     /// <summary>Replaces a schedule's definition and updates its Hangfire job; returns null when it does not exist.</summary>
     public async Task<ScheduleResponse?> UpdateAsync(ScheduleDefinition definition, CancellationToken cancellationToken)
     {

@@ -118,6 +118,26 @@ public sealed class ScheduleApiTests(PostgresAppFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task Create_BeyondMaxCount_Returns409()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresAsync(new Dictionary<string, string?> { ["Schedules:MaxCount"] = "2" });
+        using var client = factory.CreateAuthenticatedClient();
+        await ScheduleClient.CreateAsync(client, new { id = "one", cron = "@daily", timeZone = "UTC", task = new { input = "x" } });
+        await ScheduleClient.CreateAsync(client, new { id = "two", cron = "@daily", timeZone = "UTC", task = new { input = "x" } });
+
+        using var response = await client.PostAsJsonAsync(
+            "/api/schedules", new { id = "three", cron = "@daily", timeZone = "UTC", task = new { input = "x" } }).WaitAsync(TestTimeouts.Request);
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<ProblemDto>().WaitAsync(TestTimeouts.Request);
+        Assert.Contains("Schedules:MaxCount", problem!.Detail);
+        var listed = await client.GetFromJsonAsync<List<ScheduleDto>>("/api/schedules").WaitAsync(TestTimeouts.Request);
+        Assert.Equal(["one", "two"], listed!.Select(schedule => schedule.Id));
+        using var connection = factory.Services.GetRequiredService<JobStorage>().GetConnection();
+        Assert.DoesNotContain(connection.GetRecurringJobs(), job => job.Id.Contains("three", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Update_NewCronAndDisable_FollowInHangfire()
     {
         using var client = Factory.CreateAuthenticatedClient();
