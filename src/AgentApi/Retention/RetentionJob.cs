@@ -10,10 +10,13 @@ namespace AgentApi.Retention;
 /// Deletes finished work older than <see cref="RetentionOptions.FinishedTaskAge"/>, so that the
 /// database does not grow without bound. A whole tree goes at once: a top-level task that
 /// finished before the cut-off, every task below it, and their events. Session transcripts stay.
-/// Hangfire expires its own job data (succeeded jobs after a day).
+/// Hangfire expires succeeded and deleted jobs by itself after a day, but keeps failed jobs until
+/// someone deletes them, so the purge deletes failed jobs that failed before the cut-off.
 /// </summary>
 public sealed class RetentionJob(
     IDbContextFactory<AgentDbContext> dbFactory,
+    JobStorage jobStorage,
+    IBackgroundJobClient jobs,
     IOptions<RetentionOptions> options,
     TimeProvider timeProvider,
     ILogger<RetentionJob> logger)
@@ -65,11 +68,31 @@ public sealed class RetentionJob(
             await db.ScheduleRuns.Where(run => run.RecordedAt < cutoff).ExecuteDeleteAsync(cancellationToken);
         }
 
-        if (purged > 0)
+        var failedJobs = DeleteFailedJobs(cutoff);
+        if (purged > 0 || failedJobs > 0)
         {
-            RetentionLog.Purged(logger, purged, cutoff);
+            RetentionLog.Purged(logger, purged, failedJobs, cutoff);
         }
 
         return purged;
+    }
+
+    /// <summary>Deletes Hangfire jobs that failed before <paramref name="cutoff"/> and returns how many.</summary>
+    private int DeleteFailedJobs(DateTimeOffset cutoff)
+    {
+        var monitoring = jobStorage.GetMonitoringApi();
+        List<string> old = [];
+        for (var from = 0; ; from += BatchSize)
+        {
+            var page = monitoring.FailedJobs(from, BatchSize);
+            old.AddRange(page.Where(job => job.Value.FailedAt < cutoff.UtcDateTime).Select(job => job.Key));
+            if (page.Count < BatchSize)
+            {
+                break;
+            }
+        }
+
+        // A deleted job moves to Hangfire's Deleted state, which expires like a succeeded one.
+        return old.Count(jobs.Delete);
     }
 }

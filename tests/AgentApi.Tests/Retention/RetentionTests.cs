@@ -39,6 +39,39 @@ public sealed class RetentionTests
         Assert.True(await check.TaskEvents.AnyAsync(taskEvent => taskEvent.TaskId == recent));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Purge_OldFailedJob_IsDeleted(bool postgres)
+    {
+        Dictionary<string, string?> settings = new() { ["Retention:FinishedTaskAge"] = "00:00:02" };
+        await using var factory = postgres ? await AgentApiFactory.StartPostgresAsync(settings) : AgentApiFactory.StartEmbedded(settings);
+        var jobs = factory.Services.GetRequiredService<IBackgroundJobClient>();
+        var monitoring = factory.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        var old = jobs.Enqueue(() => FailingJob.Fail());
+        await WaitForFailedCountAsync(monitoring, 1);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var recent = jobs.Enqueue(() => FailingJob.Fail());
+        await WaitForFailedCountAsync(monitoring, 2);
+
+        await factory.Services.GetRequiredService<RetentionJob>().PurgeAsync(CancellationToken.None).WaitAsync(TestTimeouts.Request);
+
+        using var connection = factory.Services.GetRequiredService<JobStorage>().GetConnection();
+        Assert.Equal("Deleted", connection.GetStateData(old)?.Name);
+        Assert.Equal("Failed", connection.GetStateData(recent)?.Name);
+        Assert.Equal(1, monitoring.FailedCount());
+    }
+
+    private static async Task WaitForFailedCountAsync(IMonitoringApi monitoring, long count)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (monitoring.FailedCount() < count)
+        {
+            Assert.True(waited.Elapsed < TestTimeouts.Task, $"fewer than {count} failed jobs after {waited.Elapsed.TotalSeconds:F0} s");
+            await Task.Delay(50);
+        }
+    }
+
     [Fact]
     public async Task Start_RegistersThePurgeAsAHangfireRecurringJob()
     {
@@ -50,4 +83,11 @@ public sealed class RetentionTests
         Assert.NotNull(job);
         Assert.Equal("17 * * * *", job.Cron);
     }
+}
+
+/// <summary>A Hangfire job that always fails, without retries.</summary>
+public static class FailingJob
+{
+    [AutomaticRetry(Attempts = 0)]
+    public static void Fail() => throw new InvalidOperationException("This job fails on purpose.");
 }
