@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using AgentApi.Storage;
 using AgentApi.Tasks;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -106,26 +107,34 @@ public sealed class PostgresEventRelay(
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += OnNotification;
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}; LISTEN {KeysChannel}", connection))
+                try
                 {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
-
-                EventsLog.RelayListening(logger, Channel);
-                delay = TimeSpan.FromSeconds(1);
-
-                // Events the other instances stored while this one was not listening are in the store.
-                bus.Resync();
-                _keysToReload.Writer.TryWrite(true);
-                while (true)
-                {
-                    if (!await connection.WaitAsync(LivenessCheckInterval, stoppingToken))
+                    connection.Notification += OnNotification;
+                    await using (var listen = new NpgsqlCommand($"LISTEN {Channel}; LISTEN {KeysChannel}", connection))
                     {
-                        // Quiet for a while: make sure the connection is still there.
-                        await using var ping = new NpgsqlCommand("SELECT 1", connection);
-                        await ping.ExecuteScalarAsync(stoppingToken);
+                        await listen.ExecuteNonQueryAsync(stoppingToken);
                     }
+
+                    EventsLog.RelayListening(logger, Channel);
+                    delay = TimeSpan.FromSeconds(1);
+
+                    // Events the other instances stored while this one was not listening are in the store.
+                    bus.Resync();
+                    _keysToReload.Writer.TryWrite(true);
+                    while (true)
+                    {
+                        if (!await connection.WaitAsync(LivenessCheckInterval, stoppingToken))
+                        {
+                            // Quiet for a while: make sure the connection is still there.
+                            await using var ping = new NpgsqlCommand("SELECT 1", connection);
+                            await ping.ExecuteScalarAsync(stoppingToken);
+                        }
+                    }
+                }
+                finally
+                {
+                    connection.Notification -= OnNotification;
+                    await ListenConnections.UnlistenAsync(connection);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

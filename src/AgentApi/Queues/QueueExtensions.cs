@@ -91,7 +91,7 @@ public static class QueueExtensions
         };
 
         // Workers, the dashboard and the schedulers each hold a connection at times.
-        var hangfireConnectionString = StorageExtensions.WithDefaultPoolSize(connectionString, options.WorkerCount + 10);
+        var hangfireConnectionString = StorageExtensions.WithPoolDefaults(connectionString, options.WorkerCount + 10);
         var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(hangfireConnectionString, storageOptions), storageOptions);
         var stockMonitoring = storage.QueueProviders.GetProvider(QueueNames.Default).GetJobQueueMonitoringApi();
         var queue = new StrictPriorityJobQueue(

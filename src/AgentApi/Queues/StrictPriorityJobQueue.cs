@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using AgentApi.Storage;
 using Hangfire.PostgreSql;
 using Hangfire.Storage;
 using Npgsql;
@@ -110,6 +111,8 @@ internal sealed class StrictPriorityJobQueue : IPersistentJobQueue
         command.Parameters.Add(parameter);
     }
 
+    private void OnNotification(object sender, NpgsqlNotificationEventArgs notification) => _jobAvailable.Release();
+
     private async Task ListenAsync(CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
@@ -117,15 +120,23 @@ internal sealed class StrictPriorityJobQueue : IPersistentJobQueue
             try
             {
                 await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-                connection.Notification += (_, _) => _jobAvailable.Release();
-                await using (var listen = new NpgsqlCommand($"LISTEN {NotificationChannel}", connection))
+                try
                 {
-                    await listen.ExecuteNonQueryAsync(cancellationToken);
-                }
+                    connection.Notification += OnNotification;
+                    await using (var listen = new NpgsqlCommand($"LISTEN {NotificationChannel}", connection))
+                    {
+                        await listen.ExecuteNonQueryAsync(cancellationToken);
+                    }
 
-                while (!cancellationToken.IsCancellationRequested)
+                    while (!cancellationToken.IsCancellationRequested)
+                    {
+                        await connection.WaitAsync(cancellationToken);
+                    }
+                }
+                finally
                 {
-                    await connection.WaitAsync(cancellationToken);
+                    connection.Notification -= OnNotification;
+                    await ListenConnections.UnlistenAsync(connection);
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
