@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using AgentApi.Errors;
 using Cronos;
 
 namespace AgentApi.Schedules;
@@ -37,6 +38,14 @@ public sealed class CronSchedule
         if (string.IsNullOrWhiteSpace(text))
         {
             error = "A cron expression is required: 5 fields, 6 with seconds first, or a macro such as '@daily'.";
+            return false;
+        }
+
+        // Cronos 0.11.1 accepts '* * * * *' followed by a NUL, which PostgreSQL cannot store in a text
+        // column, so the request would fail after validation instead of getting a 400.
+        if (text.Any(c => char.IsControl(c) && c != '\t'))
+        {
+            error = $"'{MessageText.Quote(text)}' contains control characters; only spaces and tabs may separate the fields.";
             return false;
         }
 

@@ -31,6 +31,8 @@ public sealed class CronScheduleTests
     [InlineData("0 0 31 13 *", "Month")]
     [InlineData("@sometimes", "Macro")]
     [InlineData("", "required")]
+    [InlineData("* * * * *\0 ignored", "control characters")]
+    [InlineData("@daily\n", "control characters")]
     public void TryParse_Invalid_NamesTheProblem(string expression, string expected)
     {
         Assert.False(CronSchedule.TryParse(expression, out _, out var error));
