@@ -36,10 +36,19 @@ internal sealed partial class StorageUnavailableExceptionHandler(
         });
     }
 
-    private static bool IsStorageUnavailable(Exception exception)
+    /// <summary>
+    /// Returns whether the exception means the storage could not be reached. Data that
+    /// PostgreSQL rejects is a bug in validation, not an outage, so it stays a logged 500.
+    /// </summary>
+    internal static bool IsStorageUnavailable(Exception exception)
     {
         for (var current = exception; current is not null; current = current.InnerException)
         {
+            if (AgentApi.Tasks.StorageRetry.IsRejectedData(current))
+            {
+                return false;
+            }
+
             if (current is DbException or Hangfire.BackgroundJobClientException or RetryLimitExceededException
                 || (current is InvalidOperationException && current.InnerException is DbException)
                 || (current is TimeoutException && current.Source?.StartsWith("Npgsql", StringComparison.Ordinal) == true))

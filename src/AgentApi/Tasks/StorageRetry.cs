@@ -33,6 +33,7 @@ internal static class StorageRetry
         && (exception is DbException or DbUpdateException or RetryLimitExceededException or TimeoutException
             || exception.InnerException is DbException);
 
-    private static bool IsRejectedData(Exception exception) =>
+    /// <summary>Returns whether PostgreSQL rejected the data itself (classes 22 and 23), here or in the inner exception.</summary>
+    public static bool IsRejectedData(Exception exception) =>
         (exception as Npgsql.PostgresException ?? exception.InnerException as Npgsql.PostgresException) is { SqlState: ['2', '2' or '3', ..] };
 }

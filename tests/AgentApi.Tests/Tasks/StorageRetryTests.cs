@@ -27,4 +27,16 @@ public sealed class StorageRetryTests
 
         Assert.True(StorageRetry.IsStorageFailure(exception));
     }
+
+    [Theory]
+    [InlineData("22021", false)]
+    [InlineData("23505", false)]
+    [InlineData("08006", true)]
+    [InlineData("57P01", true)]
+    public void Handler_OnlyOutagesGet503(string sqlState, bool unavailable)
+    {
+        var exception = new DbUpdateException("save failed", new PostgresException("refused", "ERROR", "ERROR", sqlState));
+
+        Assert.Equal(unavailable, AgentApi.Errors.StorageUnavailableExceptionHandler.IsStorageUnavailable(exception));
+    }
 }
