@@ -62,6 +62,7 @@ builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddHeartbeat(builder.Configuration);
 builder.Services.AddRetention(builder.Configuration);
 builder.Services.AddSystemResources();
+builder.Services.AddProcessAgents(builder.Configuration);
 
 // Before the queues: hosted services stop in reverse order, so the Hangfire server stops handing
 // out tasks before the lanes drain.

@@ -1,4 +1,5 @@
-// The system page: fetches its rows again on a timer, because memory use changes.
+// The system page: fetches its resource rows and the running process subagents again on a timer,
+// because memory use and the running programs change.
 
 import { fetchHtml } from "./dashboard.js";
 import { showTimedRefresh } from "./live.js";
@@ -7,6 +8,7 @@ const refreshIntervalMs = 10000;
 
 async function refresh() {
     document.getElementById("resources").innerHTML = await fetchHtml("/system?handler=Values");
+    document.getElementById("processes").innerHTML = await fetchHtml("/system?handler=Processes");
 }
 
 showTimedRefresh(refreshIntervalMs);

@@ -10,6 +10,7 @@ namespace AgentApi.Agents;
 /// <param name="Model">A model name under <c>Models</c>, or <c>inherit</c>.</param>
 /// <param name="MaxTurns">The maximum number of model round trips in one run, or null for the service default.</param>
 /// <param name="Source"><c>built-in</c>, or the path of the agent file.</param>
+/// <param name="Process">The program and limits of a process agent; null for a model agent.</param>
 public sealed record AgentSummaryResponse(
     string Name,
     string Description,
@@ -17,7 +18,8 @@ public sealed record AgentSummaryResponse(
     IReadOnlyList<string> DisallowedTools,
     string Model,
     int? MaxTurns,
-    string Source)
+    string Source,
+    ProcessAgentResponse? Process)
 {
     public static AgentSummaryResponse From(AgentDefinition agent) => new(
         agent.Name,
@@ -26,7 +28,8 @@ public sealed record AgentSummaryResponse(
         [.. agent.DisallowedTools.Order(StringComparer.Ordinal)],
         agent.Model,
         agent.MaxTurns,
-        agent.Source);
+        agent.Source,
+        ProcessAgentResponse.From(agent.Process));
 }
 
 /// <summary>One agent with its system prompt, as returned by <c>GET /api/agents/{name}</c>. The other fields are those of <see cref="AgentSummaryResponse"/>.</summary>
@@ -38,7 +41,8 @@ public sealed record AgentResponse(
     string Model,
     int? MaxTurns,
     string Source,
-    string SystemPrompt)
+    string SystemPrompt,
+    ProcessAgentResponse? Process)
 {
     public static AgentResponse From(AgentDefinition agent) => new(
         agent.Name,
@@ -48,7 +52,8 @@ public sealed record AgentResponse(
         agent.Model,
         agent.MaxTurns,
         agent.Source,
-        agent.SystemPrompt);
+        agent.SystemPrompt,
+        ProcessAgentResponse.From(agent.Process));
 
     /// <summary>Returns the tools <paramref name="agent"/> may call, sorted.</summary>
     internal static IReadOnlyList<string> EffectiveTools(AgentDefinition agent) =>
@@ -65,3 +70,42 @@ public sealed record AgentListResponse(IReadOnlyList<AgentSummaryResponse> Items
         [.. snapshot.Agents.Select(AgentSummaryResponse.From)],
         [.. snapshot.Broken.Select(file => new BrokenAgentFileResponse(file.File, file.Reason))]);
 }
+
+/// <summary>A process agent's program as the agents API shows it. Environment values may be secrets, so only the names are shown.</summary>
+/// <param name="Command">The program, as the agent file names it.</param>
+/// <param name="Args">Its arguments; <c>{input}</c> stands for the task input.</param>
+/// <param name="InputOn"><c>stdin</c>, or <c>args</c> when an argument contains <c>{input}</c>.</param>
+/// <param name="WorkingDirectory">The folder it starts in; null means the task's workspace.</param>
+/// <param name="Env">The names of the variables set or passed on, sorted.</param>
+/// <param name="Limits">Its limits; a null field is not limited.</param>
+public sealed record ProcessAgentResponse(
+    string Command,
+    IReadOnlyList<string> Args,
+    string InputOn,
+    string? WorkingDirectory,
+    IReadOnlyList<string> Env,
+    ProcessLimitsResponse Limits)
+{
+    public static ProcessAgentResponse? From(Processes.ProcessAgentSpec? spec) => spec is null ? null : new(
+        spec.Command,
+        spec.Arguments,
+        spec.TakesInputAsArgument ? "args" : "stdin",
+        spec.WorkingDirectory,
+        [.. spec.Environment.Keys.Concat(spec.InheritedVariables).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+        new ProcessLimitsResponse(
+            spec.Limits.Cpus,
+            spec.Limits.CpuQuota,
+            spec.Limits.MemoryLimitBytes is { } bytes ? Processes.ByteSize.Format(bytes) : null,
+            spec.Limits.MemoryLimitBytes,
+            spec.Limits.PidsLimit,
+            spec.Limits.Timeout is { } timeout ? (long)timeout.TotalSeconds : null));
+}
+
+/// <summary>A process agent's limits, as its agent file sets them, before a lane's CPU list applies.</summary>
+public sealed record ProcessLimitsResponse(
+    string? Cpus,
+    double? CpuQuota,
+    string? MemoryLimit,
+    long? MemoryLimitBytes,
+    long? PidsLimit,
+    long? TimeoutSeconds);

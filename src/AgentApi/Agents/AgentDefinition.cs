@@ -19,6 +19,9 @@ public sealed record AgentDefinition(
     string SystemPrompt,
     string Source)
 {
+    /// <summary>The program the agent runs instead of calling a model; null for a model agent.</summary>
+    public Processes.ProcessAgentSpec? Process { get; init; }
+
     /// <summary>Whether the agent may call <paramref name="tool"/>: listed (or no list), and not disallowed.</summary>
     public bool Allows(string tool) =>
         (Tools is null || Tools.Contains(tool, StringComparer.Ordinal))

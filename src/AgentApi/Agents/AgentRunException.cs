@@ -7,4 +7,7 @@ namespace AgentApi.Agents;
 public sealed class AgentRunException(string errorType, string message) : Exception(message)
 {
     public string ErrorType { get; } = errorType;
+
+    /// <summary>Whether the run ran past a time limit of its own, so the task ends <c>timed_out</c> rather than <c>failed</c>.</summary>
+    public bool IsTimeout { get; init; }
 }

@@ -21,6 +21,7 @@ public sealed class AgentRunner(
     ToolRegistry tools,
     WorkspaceProvider workspaces,
     SessionStore sessions,
+    Processes.ProcessAgentRunner processes,
     IOptions<AgentRunOptions> options,
     TimeProvider timeProvider,
     ILogger<AgentRunner> logger)
@@ -30,6 +31,11 @@ public sealed class AgentRunner(
     public async Task<AgentRunResult> RunAsync(AgentTask task, AgentRunContext context, CancellationToken cancellationToken)
     {
         var agent = FindAgent(task.Agent);
+        if (agent.Process is { } program)
+        {
+            return await processes.RunAsync(task, agent, program, GetWorkspacePath(task), context.Observer, cancellationToken);
+        }
+
         var settings = options.Value;
         var client = models.Get(agent.Model);
         var toolContext = new ToolContext(task.Id, agent.Name, task.TranscriptKey ?? $"task:{task.Id:D}", GetWorkspacePath(task))
@@ -135,6 +141,9 @@ public sealed class AgentRunner(
         transcript.AddAssistant(reply, []);
         return transcript.Messages;
     }
+
+    /// <summary>Whether <paramref name="name"/> is a process agent, which runs a program instead of a model.</summary>
+    public bool IsProcessAgent(string name) => catalog.Find(name)?.Process is not null;
 
     private AgentDefinition FindAgent(string name) =>
         catalog.Find(name) ?? throw new AgentRunException("unknown_agent", $"Agent '{name}' is not defined any more.");

@@ -9,6 +9,9 @@ public interface IAgentRunObserver : IRateLimitObserver, IModelOutputObserver
 
     void OnToolCall(ToolCallRecord call);
 
+    /// <summary>Records another event of the run, such as a process agent's <c>process_started</c>, with the task's next write.</summary>
+    void OnEvent(string type, object data);
+
     /// <summary>Called between turns, when the run is about to call its model again: a good moment to store what was heard.</summary>
     ValueTask OnTurnEndedAsync(CancellationToken cancellationToken);
 }

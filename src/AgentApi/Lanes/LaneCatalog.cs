@@ -6,6 +6,7 @@ namespace AgentApi.Lanes;
 public sealed partial class LaneCatalog
 {
     private readonly Dictionary<string, int> _limits;
+    private readonly Dictionary<string, string> _cpuLists = new(StringComparer.Ordinal);
 
     public LaneCatalog(IConfiguration configuration)
     {
@@ -27,12 +28,25 @@ public sealed partial class LaneCatalog
             }
 
             _limits[section.Key] = limit;
+            if (options.Cpus is { } cpus)
+            {
+                if (cpus.Trim().Length == 0 || !Processes.CpuAffinity.TryParseList(cpus, out _))
+                {
+                    throw new InvalidOperationException(
+                        $"Lanes:{section.Key}:Cpus is '{Errors.MessageText.Quote(cpus)}', which is not a CPU list; write CPU numbers and ranges such as '0-1' or '2,3'.");
+                }
+
+                _cpuLists[section.Key] = cpus.Trim();
+            }
         }
     }
 
     public IEnumerable<string> Names => _limits.Keys.Order(StringComparer.Ordinal);
 
     public bool Contains(string name) => _limits.ContainsKey(name);
+
+    /// <summary>The CPU list of each lane that sets <c>Cpus</c>.</summary>
+    public IReadOnlyDictionary<string, string> CpuLists => _cpuLists;
 
     /// <summary>The configured limit of each lane, as read at start-up.</summary>
     public IReadOnlyDictionary<string, int> InitialLimits => _limits;

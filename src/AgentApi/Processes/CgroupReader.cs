@@ -15,11 +15,6 @@ namespace AgentApi.Processes;
 /// </remarks>
 public sealed class CgroupReader
 {
-    private const string CpuController = "cpu";
-    private const string CpusetController = "cpuset";
-    private const string MemoryController = "memory";
-    private const string PidsController = "pids";
-
     /// <summary>
     /// cgroup v1 reports "no memory limit" as the largest 64-bit value rounded down to the page size
     /// (9223372036854771712 with 4 KiB pages). Every value from this one up, the largest value
@@ -27,45 +22,26 @@ public sealed class CgroupReader
     /// </summary>
     private const long Version1UnlimitedMemoryFloor = long.MaxValue & ~((1L << 20) - 1);
 
-    private static readonly string[] ResourceControllers = [CpuController, CpusetController, MemoryController, PidsController];
-
     private readonly KernelFileReader _files;
+    private readonly CgroupLocator _locator;
 
     /// <param name="rootDirectory">The directory read as <c>/</c>: <c>/</c> itself, or a fixture tree.</param>
     /// <param name="logger">Receives one warning per file that exists but cannot be read or parsed.</param>
     public CgroupReader(string rootDirectory, ILogger logger)
     {
         _files = new KernelFileReader(rootDirectory, logger);
+        _locator = new CgroupLocator(_files);
     }
 
     /// <summary>Reads the cgroup limits now, or returns <see cref="CgroupResources.None"/> when the process has no cgroup.</summary>
     public CgroupResources Read()
     {
-        var membershipLines = _files.ReadLines("/proc/self/cgroup");
-        var mountLines = _files.ReadLines("/proc/self/mountinfo");
-        if (membershipLines is null || mountLines is null)
+        return _locator.Locate() switch
         {
-            return CgroupResources.None;
-        }
-
-        var memberships = CgroupMembership.ParseAll(membershipLines);
-        var mounts = MountInfoEntry.ParseAll(mountLines);
-
-        // A hybrid host mounts the resource controllers as v1 and an empty v2 tree beside them,
-        // so any v1 hierarchy with a resource controller decides for v1.
-        if (mounts.Any(mount => mount.IsCgroupVersion1 && ResourceControllers.Any(mount.SuperOptions.Contains)))
-        {
-            return ReadVersion1(memberships, mounts);
-        }
-
-        var unified = memberships.FirstOrDefault(membership => membership.IsUnified);
-        var unifiedMounts = mounts.Where(mount => mount.IsCgroupVersion2).ToList();
-        if (unified is null || unifiedMounts.Count == 0)
-        {
-            return CgroupResources.None;
-        }
-
-        return ReadVersion2(ResolveDirectory(unifiedMounts, unified.Path));
+            { Version: 1 } location => ReadVersion1(location),
+            { Version: 2, Version2Directory: { } directory } => ReadVersion2(directory),
+            _ => CgroupResources.None,
+        };
     }
 
     private CgroupResources ReadVersion2(string directory)
@@ -81,12 +57,12 @@ public sealed class CgroupReader
             new CgroupPidsResources(ReadLimit(FileIn(directory, "pids.max"))));
     }
 
-    private CgroupResources ReadVersion1(IReadOnlyList<CgroupMembership> memberships, IReadOnlyList<MountInfoEntry> mounts)
+    private CgroupResources ReadVersion1(CgroupLocation location)
     {
-        var cpu = FindVersion1Directory(CpuController, memberships, mounts);
-        var cpuset = FindVersion1Directory(CpusetController, memberships, mounts);
-        var memory = FindVersion1Directory(MemoryController, memberships, mounts);
-        var pids = FindVersion1Directory(PidsController, memberships, mounts);
+        var cpu = location.Version1Directory(CgroupLocator.CpuController);
+        var cpuset = location.Version1Directory(CgroupLocator.CpusetController);
+        var memory = location.Version1Directory(CgroupLocator.MemoryController);
+        var pids = location.Version1Directory(CgroupLocator.PidsController);
 
         // cpu.cfs_quota_us is -1 when not limited.
         var quota = ReadNumber(FileIn(cpu, "cpu.cfs_quota_us"));
@@ -108,49 +84,6 @@ public sealed class CgroupReader
 
     /// <summary>Returns the path of <paramref name="file"/> in <paramref name="directory"/>, or null when the process has no such cgroup.</summary>
     private static string? FileIn(string? directory, string file) => directory is null ? null : directory + "/" + file;
-
-    /// <summary>Finds the directory of the process's cgroup in the v1 hierarchy of <paramref name="controller"/>, or null when it has none.</summary>
-    private string? FindVersion1Directory(string controller, IReadOnlyList<CgroupMembership> memberships, IReadOnlyList<MountInfoEntry> mounts)
-    {
-        var membership = memberships.FirstOrDefault(membership => membership.Controllers.Contains(controller));
-        var candidates = mounts.Where(mount => mount.IsCgroupVersion1 && mount.SuperOptions.Contains(controller)).ToList();
-        return membership is null || candidates.Count == 0 ? null : ResolveDirectory(candidates, membership.Path);
-    }
-
-    /// <summary>
-    /// Maps the cgroup path from <c>/proc/self/cgroup</c> to a directory under a mount point of its
-    /// hierarchy, as an absolute path inside the root.
-    /// </summary>
-    /// <remarks>
-    /// In a container the hierarchy's root is often the container's own cgroup: <c>/proc/self/cgroup</c>
-    /// names <c>/docker/abc</c> and the mount's root field is <c>/docker/abc</c>, so the mount point
-    /// itself is the cgroup. Where the joined path does not exist, as when the container runtime
-    /// mounts the cgroup without saying so in the root field, the mount point is the best guess.
-    /// </remarks>
-    private string ResolveDirectory(IReadOnlyList<MountInfoEntry> candidates, string cgroupPath)
-    {
-        // Of several mounts of one hierarchy, the one whose root contains the cgroup, deepest first.
-        var mount = candidates
-            .Where(candidate => IsSameOrBelow(cgroupPath, candidate.Root))
-            .OrderByDescending(candidate => candidate.Root.Length)
-            .FirstOrDefault() ?? candidates[0];
-
-        var relative = IsSameOrBelow(cgroupPath, mount.Root) ? cgroupPath[mount.Root.TrimEnd('/').Length..] : cgroupPath;
-        var segments = relative.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        var mountPoint = mount.MountPoint.TrimEnd('/');
-
-        // A process outside the root of its cgroup namespace gets "/.." paths, which must not lead out of the mount.
-        if (segments.Length == 0 || segments.Any(segment => segment is "." or ".."))
-        {
-            return mountPoint;
-        }
-
-        var joined = mountPoint + "/" + string.Join('/', segments);
-        return _files.DirectoryExists(joined) ? joined : mountPoint;
-    }
-
-    private static bool IsSameOrBelow(string path, string root) =>
-        root == "/" || path == root || path.StartsWith(root.TrimEnd('/') + "/", StringComparison.Ordinal);
 
     /// <summary>Reads v2 <c>cpu.max</c>: <c>quota period</c>, where the quota is <c>max</c> when not limited.</summary>
     private (long? Quota, long? Period) ReadCpuMax(string? path)

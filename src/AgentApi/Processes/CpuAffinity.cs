@@ -77,6 +77,36 @@ public static class CpuAffinity
         return null;
     }
 
+    /// <summary>Writes CPU numbers in the kernel's CPU list format, with ranges: <c>0-2,5</c> for 0, 1, 2 and 5.</summary>
+    public static string FormatList(IEnumerable<int> cpus)
+    {
+        List<string> parts = [];
+        int? first = null;
+        var last = 0;
+        foreach (var cpu in cpus.Distinct().Order())
+        {
+            if (first is not null && cpu == last + 1)
+            {
+                last = cpu;
+                continue;
+            }
+
+            if (first is { } start)
+            {
+                parts.Add(start == last ? $"{start}" : $"{start}-{last}");
+            }
+
+            first = last = cpu;
+        }
+
+        if (first is { } end)
+        {
+            parts.Add(end == last ? $"{end}" : $"{end}-{last}");
+        }
+
+        return string.Join(',', parts);
+    }
+
     private static bool TryParseCpu(string text, out int cpu) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out cpu) && cpu <= MaxCpuNumber;
 }

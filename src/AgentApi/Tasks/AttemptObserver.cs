@@ -54,6 +54,8 @@ internal sealed class AttemptObserver(
         }
     }
 
+    public void OnEvent(string type, object data) => Record(type, data);
+
     public void OnOutput(string text)
     {
         // A beat's reply is announced only once it is known not to be "nothing needs attention".

@@ -19,6 +19,15 @@ public static class TaskEventTypes
     public const string ChildStarted = "child_started";
     public const string ChildCompleted = "child_completed";
 
+    /// <summary>A process agent's program started; <c>data.limits</c> lists each limit with how it is applied.</summary>
+    public const string ProcessStarted = "process_started";
+
+    /// <summary>Limits of a process agent that are not in force, or only in part, each with the reason.</summary>
+    public const string LimitsNotApplied = "limits_not_applied";
+
+    /// <summary>A process agent's program exited, with its exit code and its cgroup's CPU time and memory peak.</summary>
+    public const string ProcessExited = "process_exited";
+
     /// <summary>Model output as it arrives; <c>data.text</c> contains the text since the previous output event.</summary>
     public const string Output = "output";
 

@@ -43,7 +43,8 @@ public sealed partial class TaskRunner(
 
         try
         {
-            if (item.StartsWithoutWaiting && ClaimIsFresh(item))
+            // A program is not started before its start is stored, unlike a model call.
+            if (item.StartsWithoutWaiting && ClaimIsFresh(item) && !agents.IsProcessAgent(item.Task.Agent))
             {
                 return await RunChildAttemptAsync(item, observer, linked.Token, startedAt);
             }
@@ -93,7 +94,7 @@ public sealed partial class TaskRunner(
         }
         catch (AgentRunException exception)
         {
-            await FinishAsync(item, AgentTaskStatus.Failed, exception.ErrorType, exception.Message);
+            await FinishAsync(item, exception.IsTimeout ? AgentTaskStatus.TimedOut : AgentTaskStatus.Failed, exception.ErrorType, exception.Message);
             TasksLog.Failed(logger, item.Task.Id, exception.ErrorType, exception.Message);
         }
         catch (Exception exception) when (ModelFailure.From(exception, linked.Token) is { } failure)

@@ -21,6 +21,10 @@ public sealed class BrowserFixture : IAsyncLifetime
     /// <summary>Limit of each Playwright action and expectation, set for the whole test run.</summary>
     public static readonly TimeSpan ActionTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>Process agents that sleep, pinned to CPU 0, CPU 1 and both, for the system page's list of running programs.</summary>
+    public static readonly (string Agent, string Cpus)[] PinnedAgents = [("pinned-zero", "0"), ("pinned-one", "1"), ("pinned-both", "0-1")];
+
+    private readonly string _agents = Directory.CreateTempSubdirectory("agentapi-browser-agents-").FullName;
     private IPlaywright? _playwright;
     private IBrowser? _browser;
     private AgentApiFactory? _factory;
@@ -43,8 +47,16 @@ public sealed class BrowserFixture : IAsyncLifetime
                 + "(apt-get install chromium); scripts/test.sh does this when it runs as root.");
         }
 
+        foreach (var (agent, cpus) in PinnedAgents)
+        {
+            File.WriteAllText(Path.Join(_agents, agent + ".md"),
+                $"---\nname: {agent}\ndescription: Sleeps on CPUs {cpus}.\ncommand: sleep\nargs: [\"180\"]\ncpus: \"{cpus}\"\nmemoryLimit: 64Mi\npidsLimit: 16\n---\n");
+        }
+
         _factory = await AgentApiFactory.StartPostgresOnKestrelAsync(settings: new Dictionary<string, string?>
         {
+            ["Agents:Directory"] = _agents,
+            ["Lanes:subagent:Cpus"] = "0-1",
             ["Models:Default:LatencyMs"] = ModelLatencyMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [$"Lanes:{PausedLane}:MaxConcurrent"] = "0",
         }).WaitAsync(TestTimeouts.Task);
@@ -104,6 +116,8 @@ public sealed class BrowserFixture : IAsyncLifetime
         {
             await _factory.DisposeAsync();
         }
+
+        Directory.Delete(_agents, recursive: true);
     }
 
     private static string FindRepositoryRoot()

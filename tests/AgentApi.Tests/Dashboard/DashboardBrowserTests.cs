@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using AgentApi.Lanes;
+using AgentApi.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -136,6 +137,49 @@ public sealed partial class DashboardBrowserTests(BrowserFixture fixture) : ICla
         await Expect(page.Locator("[data-field='cgroup.memory.limitBytes']")).ToHaveTextAsync(new Regex("^(not limited|[0-9.]+ [MG]iB .*)$"));
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("system.png"), FullPage = true });
         Assert.True(session.ScriptErrors.Count == 0, string.Join(Environment.NewLine, session.ScriptErrors));
+    }
+
+    [Processes.CgroupFact]
+    public async Task SystemPage_FanOutOfPinnedProcesses_ShowsEachWithLimits()
+    {
+        using var client = fixture.Factory.CreateAuthenticatedClient();
+        var parentId = await fixture.Factory.SubmitAsync(client, new
+        {
+            input = "sleep on three CPU lists",
+            subtasks = BrowserFixture.PinnedAgents.Select(pinned => new { agent = pinned.Agent, input = "sleep" }),
+        });
+        var registry = fixture.Factory.Services.GetRequiredService<AgentApi.Processes.RunningProcessRegistry>();
+        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Task;
+        while (registry.All.Count(process => process.Agent.StartsWith("pinned-", StringComparison.Ordinal)) < 3)
+        {
+            Assert.True(TimeProvider.System.GetUtcNow() < deadline, "The three process subagents did not start.");
+            await Task.Delay(50);
+        }
+
+        try
+        {
+            await using var session = await fixture.SignInAsync();
+            var page = session.Page;
+            await page.GotoAsync("/system");
+
+            await Expect(page.Locator("#lane-cpus tr[data-lane=subagent] [data-field=cpus]")).ToHaveTextAsync("0-1");
+            foreach (var (agent, cpus) in BrowserFixture.PinnedAgents)
+            {
+                var row = page.Locator("#processes tr[data-role=process]").Filter(new() { Has = page.Locator($"[data-field=agent]:text-is('{agent}')") });
+                await Expect(row.Locator("[data-limit=cpus]")).ToHaveTextAsync(new Regex($"^cpus {Regex.Escape(cpus)}: applied through cgroup v1 cpuset.cpus, taskset$"));
+                await Expect(row.Locator("[data-limit=memoryLimit]")).ToHaveTextAsync(new Regex("^memoryLimit 64Mi: applied through cgroup v1 memory.limit_in_bytes"));
+                await Expect(row.Locator("[data-limit=pidsLimit]")).ToHaveTextAsync("pidsLimit 16: applied through cgroup v1 pids.max");
+                await Expect(row.Locator("[data-field=lane]")).ToHaveTextAsync("subagent");
+            }
+
+            await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("system-processes.png"), FullPage = true });
+            Assert.True(session.ScriptErrors.Count == 0, string.Join(Environment.NewLine, session.ScriptErrors));
+        }
+        finally
+        {
+            await client.PostAsync($"/api/tasks/{parentId}/cancel", null).WaitAsync(TestTimeouts.Request);
+            await AgentApiFactory.WaitForFinishAsync(client, parentId);
+        }
     }
 
     [GeneratedRegex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]

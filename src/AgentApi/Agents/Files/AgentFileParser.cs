@@ -8,7 +8,9 @@ namespace AgentApi.Agents.Files;
 /// <summary>
 /// Turns the text of one agent file into an <see cref="AgentDefinition"/>: YAML front matter with
 /// <c>name</c>, <c>description</c>, <c>tools</c>, <c>disallowedTools</c>, <c>model</c> and
-/// <c>maxTurns</c>, then the system prompt as the Markdown body. Other keys are ignored.
+/// <c>maxTurns</c>, then the system prompt as the Markdown body. A process agent sets
+/// <c>command</c> and the keys <see cref="ProcessAgentFields"/> reads, and may leave the body
+/// empty. Other keys are ignored.
 /// </summary>
 internal static partial class AgentFileParser
 {
@@ -51,9 +53,12 @@ internal static partial class AgentFileParser
         var disallowedTools = ReadTools(values, DisallowedToolsKey, errors) ?? [];
         var model = ReadModel(values, modelNames, errors);
         var maxTurns = ReadMaxTurns(values, errors);
+        var process = ProcessAgentFields.Read(values, errors);
+        var isProcessAgent = values.GetValueOrDefault("command", FrontMatterValue.Null).Kind != FrontMatterValueKind.Null;
 
+        // A process agent's body describes it for people; nothing is sent to a model.
         var systemPrompt = body.Trim();
-        if (systemPrompt.Length == 0)
+        if (systemPrompt.Length == 0 && !isProcessAgent)
         {
             errors.Add("the system prompt is empty: write it as Markdown after the closing '---' line");
         }
@@ -64,7 +69,10 @@ internal static partial class AgentFileParser
             return false;
         }
 
-        definition = new AgentDefinition(name!, description!, tools, disallowedTools, model!, maxTurns, systemPrompt, source);
+        definition = new AgentDefinition(name!, description!, tools, disallowedTools, model!, maxTurns, systemPrompt, source)
+        {
+            Process = process,
+        };
         return true;
     }
 

@@ -171,8 +171,44 @@ internal static class FrontMatter
             return ReadList(parser);
         }
 
+        if (parser.TryConsume<MappingStart>(out _))
+        {
+            return ReadMapping(parser);
+        }
+
         SkipNode(parser);
         return FrontMatterValue.Other(FrontMatterValueKind.Mapping);
+    }
+
+    /// <summary>Reads a mapping whose keys and values are scalars, such as a process agent's <c>env</c>. Anything nested leaves the entries unset.</summary>
+    private static FrontMatterValue ReadMapping(Parser parser)
+    {
+        List<KeyValuePair<string, string>> entries = [];
+        var nested = false;
+        while (!parser.TryConsume<MappingEnd>(out _))
+        {
+            for (var part = 0; part < 2; part++)
+            {
+                if (parser.TryConsume<Scalar>(out var scalar))
+                {
+                    if (part == 0)
+                    {
+                        entries.Add(new(scalar.Value, string.Empty));
+                    }
+                    else if (!nested)
+                    {
+                        entries[^1] = new(entries[^1].Key, IsNull(scalar) ? string.Empty : scalar.Value);
+                    }
+                }
+                else
+                {
+                    nested = true;
+                    SkipNode(parser);
+                }
+            }
+        }
+
+        return nested ? FrontMatterValue.Other(FrontMatterValueKind.Mapping) : FrontMatterValue.Mapping(entries);
     }
 
     private static FrontMatterValue ReadList(Parser parser)
