@@ -67,7 +67,7 @@ public sealed class ProcessAgentRunner
                 $"Agent '{agent.Name}' runs '{spec.Command}', which was not found (PATH is '{environment["PATH"]}', working directory '{workingDirectory}').");
         var cpus = ResolveCpus(agent, spec.Limits.Cpus, task.Lane);
 
-        var setup = _cgroups.Create($"{ProcessCgroups.GroupPrefix}{task.Id:N}-{Guid.NewGuid().ToString("N")[..8]}", spec.Limits, cpus);
+        var setup = _cgroups.Create(ProcessCgroups.RunGroupName(task.Id), spec.Limits, cpus);
         var limits = ProcessLaunch.DescribeLimits(spec.Limits, cpus, setup, _tools);
         var group = setup.Group;
         var cleanedUp = false;

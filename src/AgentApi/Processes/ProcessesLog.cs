@@ -31,4 +31,8 @@ internal static partial class ProcessesLog
     [LoggerMessage(9008, LogLevel.Warning,
         "Task {TaskId}: processes of the run in '{Where}' were still alive after being killed.")]
     public static partial void MembersSurvived(ILogger logger, Guid taskId, string where);
+
+    [LoggerMessage(9009, LogLevel.Warning,
+        "Removed the cgroup '{Directory}' that service process {OwnerPid}, no longer running, left behind; members killed: {Emptied}, removed: {Removed}.")]
+    public static partial void LeftoverRemoved(ILogger logger, string directory, int ownerPid, bool emptied, bool removed);
 }

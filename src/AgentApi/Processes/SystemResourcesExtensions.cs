@@ -23,6 +23,7 @@ public static class SystemResourcesExtensions
         services.AddSingleton(provider => new ProcessCgroups(
             provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProcessAgentOptions>>().Value.CgroupRoot,
             provider.GetRequiredService<ILogger<ProcessCgroups>>()));
+        services.AddHostedService<LeftoverCgroupCleanup>();
         services.AddSingleton<RunningProcessRegistry>();
         services.AddSingleton<ProcessAgentRunner>();
         return services;

@@ -53,6 +53,44 @@ public sealed class ProcessCgroupsFixtureTests : IDisposable
     }
 
     [Fact]
+    public async Task Leftovers_OfDeadService_AreRemoved()
+    {
+        var task = Guid.CreateVersion7();
+        var dead = $"{ProcessCgroups.GroupPrefix}{task:N}-999999-0a1b2c3d";
+        var live = $"{ProcessCgroups.GroupPrefix}{task:N}-4242-0a1b2c3d";
+        var other = $"{ProcessCgroups.GroupPrefix}probe";
+        _root.WriteVersion2Process("/agentapi.slice/agentapi.service")
+            .Write($"{Own}/cgroup.controllers", "cpu memory pids\n")
+            .Write($"{Own}/{dead}/cgroup.procs", "")
+            .Write($"{Own}/{live}/cgroup.procs", "")
+            .Write($"{Own}/{other}/cgroup.procs", "")
+            .Write("/proc/4242/status", "Name:\tdotnet\n");
+
+        var removed = await Create().RemoveLeftoversAsync(TimeProvider.System);
+
+        Assert.Equal(1, removed);
+        Assert.False(Directory.Exists(_root.Resolve($"{Own}/{dead}")));
+        Assert.True(Directory.Exists(_root.Resolve($"{Own}/{live}")));
+        Assert.True(Directory.Exists(_root.Resolve($"{Own}/{other}")));
+    }
+
+    [Theory]
+    [InlineData("agentapi-run-0123456789abcdef0123456789abcdef-4242-0a1b2c3d", 4242)]
+    [InlineData("agentapi-run-0123456789abcdef0123456789abcdef-0a1b2c3d", null)]
+    [InlineData("agentapi-run-probe-x-y", null)]
+    [InlineData("other-0123-4242-0a1b", null)]
+    public void OwnerProcessId_ReadsThePidFromTheName(string name, int? expected)
+    {
+        Assert.Equal(expected, ProcessCgroups.OwnerProcessId(name));
+    }
+
+    [Fact]
+    public void RunGroupName_CarriesThisProcessId()
+    {
+        Assert.Equal(Environment.ProcessId, ProcessCgroups.OwnerProcessId(ProcessCgroups.RunGroupName(Guid.CreateVersion7())));
+    }
+
+    [Fact]
     public void Version2_ControllerMissing_ReportsLimitNotApplied()
     {
         _root.WriteVersion2Process("/agentapi.slice/agentapi.service")
