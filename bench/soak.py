@@ -21,7 +21,8 @@ psql = sys.argv[8:]
 url = urllib.parse.urlparse(base)
 local = threading.local()
 lock = threading.Lock()
-counts = {"accepted": 0, "errors": 0}
+counts = {"accepted": 0, "errors": 0, "resent": 0}
+run_id = f"{time.time_ns():x}"
 error_samples = []
 latencies = []
 
@@ -32,24 +33,32 @@ def connection():
     return local.conn
 
 
-def request(method, path, body=None):
+def request(method, path, body=None, idempotency_key=None):
     headers = {"X-Api-Key": key}
     if body is not None:
         headers["Content-Type"] = "application/json"
-    try:
-        conn = connection()
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        return response.status, response.read()
-    except (OSError, http.client.HTTPException) as error:
-        local.conn = None
-        return None, str(error).encode()
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    # A kept-alive connection that the server closed while it was idle fails on first use, so
+    # a failure is sent once more on a new connection. The Idempotency-Key makes that safe.
+    for attempt in (1, 2):
+        try:
+            conn = connection()
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException) as error:
+            local.conn = None
+            if attempt == 2:
+                return None, str(error).encode()
+            with lock:
+                counts["resent"] += 1
 
 
 def submit(number):
     body = json.dumps({"input": f"soak task {number}", "metadata": {"soak": str(number)}})
     started = time.perf_counter()
-    status, payload = request("POST", "/api/tasks", body)
+    status, payload = request("POST", "/api/tasks", body, idempotency_key=f"soak-{run_id}-{number}")
     elapsed = time.perf_counter() - started
     with lock:
         latencies.append(elapsed)
@@ -132,7 +141,7 @@ growth = 100 * (rss_end - baseline) / baseline if after_warmup else float("nan")
 not_succeeded = counts["accepted"] - finals["succeeded"]
 for sample in error_samples:
     print("error:", sample)
-print(f"summary: {counts['accepted']} accepted, {counts['errors']} request errors, {finals['succeeded']} succeeded, "
+print(f"summary: {counts['accepted']} accepted, {counts['errors']} request errors ({counts['resent']} resent once on a new connection), {finals['succeeded']} succeeded, "
       f"{not_succeeded} not succeeded; {counts['accepted'] / duration:.1f} accepted/s; "
       f"rss {baseline:.1f} MiB after warm-up, {rss_end:.1f} MiB at end ({growth:+.1f} %)", flush=True)
 sys.exit(1 if counts["errors"] or not_succeeded else 0)
