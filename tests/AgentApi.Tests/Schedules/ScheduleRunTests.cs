@@ -140,7 +140,11 @@ public sealed class ScheduleRunTests(ScheduleAppFixture fixture) : IClassFixture
         var afterHang = await ScheduleClient.WaitForRunsAsync(client, "after-hang", runs => runs.Count(run => run.Trigger == "schedule") >= 2);
         var stillBusy = await ScheduleClient.WaitForRunsAsync(client, "still-busy", runs => runs.Count(run => run.Trigger == "schedule") >= 2);
 
-        Assert.All(afterHang.Where(run => run.Trigger == "schedule"), run => Assert.Equal("ran", run.Outcome));
+        // The first slot can only overlap the hung task, so it must run. A later slot may still
+        // overlap that first run's own task on a loaded machine, which is the policy working.
+        var firstSlot = afterHang.Where(run => run.Trigger == "schedule").MinBy(run => run.ScheduledAt)!;
+        Assert.Equal("ran", firstSlot.Outcome);
+        Assert.NotNull(firstSlot.TaskId);
         Assert.All(stillBusy.Where(run => run.Trigger == "schedule"), run => Assert.Equal("skipped_overlap", run.Outcome));
         Assert.All(stillBusy.Where(run => run.Trigger == "schedule"), run => Assert.Null(run.TaskId));
     }
