@@ -261,8 +261,9 @@ public static class PostgresServer
                     "-c synchronous_commit=off",
                     "-c full_page_writes=off",
                     // Each test host may hold up to 80 connections (EF Core 50, Hangfire 30), and
-                    // test classes run in parallel; 300 ran out on a loaded machine.
-                    "-c max_connections=500");
+                    // test classes run in parallel, some with two or three service processes:
+                    // 300 ran out on a loaded machine, and 500 once on an idle one.
+                    "-c max_connections=1000");
                 try
                 {
                     await RunAsync(

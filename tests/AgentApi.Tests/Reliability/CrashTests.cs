@@ -187,11 +187,13 @@ public sealed class CrashTests(ITestOutputHelper output)
 
         Dictionary<string, string?> settings = new()
         {
-            ["ConnectionStrings:Postgres"] = database.ConnectionString,
+            // Small pools, because these tests run several service processes beside the others.
+            ["ConnectionStrings:Postgres"] = database.ConnectionString + ";Maximum Pool Size=20",
             ["Auth:ApiKeys:0"] = AgentApiFactory.AdminKey,
             ["Storage:DataDirectory"] = Directory.CreateTempSubdirectory("agentapi-crash-data-").FullName,
             ["Agents:Directory"] = agents,
             ["RateLimits:PermitsPerWindow"] = "0",
+            ["Queues:WorkerCount"] = "8",
             ["Leases:Duration"] = "00:00:05",
             ["Leases:RenewInterval"] = "00:00:01",
             ["Leases:RecoveryInterval"] = "00:00:01",
