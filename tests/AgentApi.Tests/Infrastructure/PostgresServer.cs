@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Npgsql;
 
@@ -252,7 +250,7 @@ public static class PostgresServer
             // take it in between. A failed start is retried on a new port.
             for (var attempt = 1; ; attempt++)
             {
-                var port = PickFreePort();
+                var port = LoopbackPort.PickFree();
                 var options = string.Join(' ',
                     "-c listen_addresses=127.0.0.1",
                     $"-c port={port}",
@@ -420,20 +418,6 @@ public static class PostgresServer
             {
                 throw new InvalidOperationException(
                     $"`{commandLine}` failed with exit code {process.ExitCode}:\n{output.ToString().Trim()}");
-            }
-        }
-
-        private static int PickFreePort()
-        {
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            try
-            {
-                return ((IPEndPoint)listener.LocalEndpoint).Port;
-            }
-            finally
-            {
-                listener.Stop();
             }
         }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace AgentApi.Tests.Infrastructure;
@@ -33,11 +32,11 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>
     /// Starts the service on a free loopback port with <paramref name="settings"/> as environment
     /// variables (<c>Section:Key</c> names are written as <c>Section__Key</c>) and waits until
-    /// <c>/health/ready</c> answers 200.
+    /// <c>/health/ready</c> returns 200.
     /// </summary>
     public static async Task<ServiceProcess> StartAsync(IDictionary<string, string?> settings, TimeSpan? readyTimeout = null)
     {
-        var port = FreePort();
+        var port = LoopbackPort.PickFree();
         var address = new Uri($"http://127.0.0.1:{port}");
         var startInfo = new ProcessStartInfo("dotnet")
         {
@@ -182,10 +181,4 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new TimeoutException($"The service was not ready after {timeout.TotalSeconds} s:\n{LogTail()}");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -19,10 +19,7 @@ public sealed class TcpGate : IAsyncDisposable
     public TcpGate(IPEndPoint target)
     {
         _target = target;
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        Port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        Port = LoopbackPort.PickFree();
         Open();
     }
 

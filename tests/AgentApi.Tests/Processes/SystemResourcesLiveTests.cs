@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using AgentApi.Tests.Infrastructure;
@@ -25,7 +24,7 @@ public sealed class SystemResourcesLiveTests
             ?? throw new InvalidOperationException(
                 "taskset was not found on PATH. It is part of util-linux; install it, for example with apt-get install util-linux.");
         var dataDirectory = Directory.CreateTempSubdirectory("agentapi-live-").FullName;
-        var port = FindFreeLoopbackPort();
+        var port = LoopbackPort.PickFree();
         var output = new StringBuilder();
         using var process = StartService(taskset, dataDirectory, port, output);
 
@@ -147,13 +146,6 @@ public sealed class SystemResourcesLiveTests
         }
 
         return FindExecutable("dotnet") ?? throw new InvalidOperationException("The dotnet host was not found on PATH.");
-    }
-
-    private static int FindFreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static void Append(StringBuilder output, string? line)
