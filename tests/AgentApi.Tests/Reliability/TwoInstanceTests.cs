@@ -68,7 +68,7 @@ public sealed partial class TwoInstanceTests(ITestOutputHelper output)
             () => Task.FromResult(seenBySecond.Count == TaskCount), TimeSpan.FromSeconds(10), "the second instance's client to see every task succeed");
     }
 
-    private static async Task<HubClientHandle> SubscribeAllAsync(ServiceProcess service, ConcurrentDictionary<Guid, byte> succeeded)
+    private static async Task<HubConnection> SubscribeAllAsync(ServiceProcess service, ConcurrentDictionary<Guid, byte> succeeded)
     {
         var connection = HubClient.Build(service.Address, AgentApiFactory.AdminKey);
         connection.On<TaskEventDto>("taskEvent", taskEvent =>
@@ -80,7 +80,7 @@ public sealed partial class TwoInstanceTests(ITestOutputHelper output)
         });
         await connection.StartAsync().WaitAsync(TestTimeouts.Request);
         await connection.InvokeAsync("SubscribeAll").WaitAsync(TestTimeouts.Request);
-        return new HubClientHandle(connection);
+        return connection;
     }
 
     /// <summary>
@@ -120,9 +120,4 @@ public sealed partial class TwoInstanceTests(ITestOutputHelper output)
 
     [System.Text.RegularExpressions.GeneratedRegex(":([0-9]+):[0-9a-f-]+$")]
     private static partial System.Text.RegularExpressions.Regex ServerPattern();
-
-    private sealed class HubClientHandle(HubConnection connection) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync() => connection.DisposeAsync();
-    }
 }
