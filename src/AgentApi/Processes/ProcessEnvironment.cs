@@ -1,7 +1,7 @@
 namespace AgentApi.Processes;
 
 /// <summary>
-/// Builds a program's environment. The service's own environment holds secrets such as
+/// Builds a program's environment. The service's own environment contains secrets such as
 /// <c>ConnectionStrings__Postgres</c>, so the program gets only <c>PATH</c> (the setting
 /// <c>Processes:Path</c>), <c>HOME</c> (the working directory) and <c>LANG</c>
 /// (<c>C.UTF-8</c>), then the variables the agent file passes on or sets, which win.

@@ -5,7 +5,7 @@ namespace AgentApi.Tests.Processes;
 
 /// <summary>
 /// A test that needs root and writable cgroups. Elsewhere it is skipped, and the skip reason,
-/// which the test runner prints, says what is missing.
+/// which the test runner prints, names what is missing.
 /// </summary>
 public sealed class CgroupFactAttribute : FactAttribute
 {

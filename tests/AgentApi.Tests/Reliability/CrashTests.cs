@@ -60,7 +60,7 @@ public sealed class CrashTests(ITestOutputHelper output)
                 }
             });
 
-            // The parent holds one slot of main while it waits, so 50 of the 250 run beside it.
+            // The parent keeps one slot of main while it waits, so 50 of the 250 run beside it.
             await SetLaneAsync(client, "main", 51);
             try
             {

@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace AgentApi.Tests.Reliability;
 
-/// <summary>Reads the stored truth about tasks straight from PostgreSQL, whatever the service says.</summary>
+/// <summary>Reads the stored state of tasks straight from PostgreSQL, not through the service's API.</summary>
 internal sealed class ReliabilityDatabase(string connectionString)
 {
     private static readonly string FinalStatuses = "('succeeded', 'failed', 'cancelled', 'timed_out')";
@@ -84,14 +84,14 @@ internal sealed class ReliabilityDatabase(string connectionString)
     }
 
     /// <summary>Waits until <paramref name="condition"/> holds, polling every 100 ms.</summary>
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string description)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (!await condition())
         {
             if (waited.Elapsed > timeout)
             {
-                throw new TimeoutException($"Timed out after {timeout.TotalSeconds} s waiting for {what}.");
+                throw new TimeoutException($"Timed out after {timeout.TotalSeconds} s waiting for {description}.");
             }
 
             await Task.Delay(100);
