@@ -63,6 +63,32 @@ public sealed class TaskDispatch(
         }
     }
 
+    /// <summary>
+    /// Puts a task that was stored with this instance's lease straight into its lane, without a
+    /// Hangfire job. Returns false when the instance is stopping; the lease then runs out and
+    /// recovery gives the task a job.
+    /// </summary>
+    public bool TryStartStored(AgentTask task)
+    {
+        try
+        {
+            Schedule(task);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Takes a lease on a task about to be stored, so that <see cref="TryStartStored"/> may start it.</summary>
+    public void LeaseForInsert(AgentTask task)
+    {
+        task.LeaseOwner = instance.Id;
+        task.LeaseToken = 1;
+        task.LeaseExpiresAt = timeProvider.GetUtcNow() + leaseOptions.Value.Duration;
+    }
+
     private void Schedule(AgentTask task)
     {
         var item = TaskWorkItem.Create(task, runner, timeProvider, budget: null);

@@ -40,4 +40,12 @@ public sealed class TaskOptions
     /// Defaults to 60 seconds.
     /// </summary>
     public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Whether a new task without a session key goes straight into its lane on the instance that
+    /// stored it, holding a lease from the insert on, instead of waiting for its Hangfire job.
+    /// Defaults to true. Hangfire still takes every task whose lease runs out, so a crash loses
+    /// nothing; false sends every task through its Hangfire queue.
+    /// </summary>
+    public bool StartInProcess { get; set; } = true;
 }

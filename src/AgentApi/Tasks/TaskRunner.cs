@@ -267,7 +267,7 @@ public sealed partial class TaskRunner(
             task.Status = AgentTaskStatus.Running;
             task.Attempts++;
             task.StartedAt ??= now;
-            events.Add(TaskEventTypes.Started, new { attempt = task.Attempts, queue = task.Queue, lane = task.Lane });
+            events.Add(TaskEventTypes.Started, new { attempt = task.Attempts, queue = task.Queue, lane = task.Lane, instance = instance.Id });
             return true;
         });
 

@@ -14,6 +14,7 @@ public sealed class TaskService(
     IDbContextFactory<AgentDbContext> dbFactory,
     TaskStore store,
     TaskEnqueuer enqueuer,
+    TaskDispatch dispatch,
     PriorityRouter router,
     RunningTaskRegistry runningTasks,
     TaskIdGenerator idGenerator,
@@ -42,6 +43,14 @@ public sealed class TaskService(
 
         var task = CreateTask(request, idempotencyKey, requestHash);
         task.Origin = origin;
+
+        // A session's tasks enter their lane in order, which only the Hangfire path checks.
+        var startHere = options.Value.StartInProcess && task.SessionKey is null;
+        if (startHere)
+        {
+            dispatch.LeaseForInsert(task);
+        }
+
         var buffer = new TaskEventBuffer();
         buffer.Add(TaskEventTypes.Queued, new { queue = task.Queue, lane = task.Lane, priority = WireNames<TaskPriority>.ToName(task.Priority) });
 
@@ -63,9 +72,20 @@ public sealed class TaskService(
 
         TasksLog.Queued(logger, task.Id, task.Queue, task.Lane, task.Agent);
 
-        // When the service is stopping, the job is not created here. The task is stored, so the
-        // recovery sweep of the next start or of another instance creates it.
-        enqueuer.Post(task);
+        // When the service is stopping, neither path takes the task. It is stored, so the recovery
+        // sweep of the next start or of another instance gives it a job.
+        if (startHere)
+        {
+            if (!dispatch.TryStartStored(task))
+            {
+                TasksLog.StoredWhileStopping(logger, task.Id);
+            }
+        }
+        else
+        {
+            enqueuer.Post(task);
+        }
+
         if (origin is null && task.TranscriptKey is { } sessionKey && sessionKey == heartbeat.SessionKey)
         {
             await YieldHeartbeatsAsync(task, sessionKey, cancellationToken);

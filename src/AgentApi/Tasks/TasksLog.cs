@@ -64,4 +64,8 @@ internal static partial class TasksLog
     [LoggerMessage(3020, LogLevel.Warning,
         "Creating the Hangfire job of task {TaskId} failed; the recovery sweep creates it once the storage answers.")]
     public static partial void EnqueueFailed(ILogger logger, Guid taskId, Exception exception);
+
+    [LoggerMessage(3021, LogLevel.Information,
+        "Task {TaskId} was stored while the instance stops; it runs once its lease ends, on another instance or at the next start.")]
+    public static partial void StoredWhileStopping(ILogger logger, Guid taskId);
 }

@@ -20,6 +20,9 @@ public sealed class StrictPriorityTests
 
         // The lane must not be the bottleneck here, so the order seen is Hangfire's.
         ["Lanes:main:MaxConcurrent"] = "100",
+
+        // Every task waits in its Hangfire queue, which is what this test orders.
+        ["Tasks:StartInProcess"] = "false",
     };
 
     [Fact]

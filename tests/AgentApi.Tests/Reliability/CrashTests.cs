@@ -111,8 +111,10 @@ public sealed class CrashTests(ITestOutputHelper output)
         Dictionary<string, string?> overrides = new()
         {
             ["Lanes:main:MaxConcurrent"] = "6",
-            ["Dispatcher:ShutdownGracePeriod"] = "00:00:02",
-            ["Models:Default:LatencyMs"] = "500",
+            // The quick tasks must outlast the four submissions before the stop, so that the
+            // waiting ones find the lane still full, and end well within the grace period.
+            ["Dispatcher:ShutdownGracePeriod"] = "00:00:04",
+            ["Models:Default:LatencyMs"] = "1500",
             ["Models:Slow:Provider"] = "simulated",
             ["Models:Slow:LatencyMs"] = "600000",
         };

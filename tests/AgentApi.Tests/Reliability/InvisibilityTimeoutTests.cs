@@ -12,6 +12,9 @@ public sealed class InvisibilityTimeoutTests
         await using var factory = await AgentApiFactory.StartPostgresAsync(new Dictionary<string, string?>
         {
             ["Queues:InvisibilityTimeout"] = "00:00:01",
+
+            // The task takes the Hangfire path, whose fetched job is what the timeout applies to.
+            ["Tasks:StartInProcess"] = "false",
             ["Models:Default:LatencyMs"] = "6000",
         });
         using var client = factory.CreateAuthenticatedClient();

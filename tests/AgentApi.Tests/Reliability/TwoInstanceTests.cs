@@ -21,7 +21,7 @@ public sealed partial class TwoInstanceTests(ITestOutputHelper output)
         var settings = CrashTests.Settings(database, new()
         {
             ["Lanes:main:MaxConcurrent"] = "25",
-            ["Models:Default:LatencyMs"] = "400",
+            ["Models:Default:LatencyMs"] = "800",
             ["Dispatcher:ShutdownGracePeriod"] = "00:00:01",
         });
         await using var first = await ServiceProcess.StartAsync(settings);
@@ -42,10 +42,12 @@ public sealed partial class TwoInstanceTests(ITestOutputHelper output)
         await ReliabilityDatabase.WaitUntilAsync(
             async () => await database.CountAsync("select count(*) from tasks where status = 'succeeded'") >= 200,
             TimeSpan.FromSeconds(60), "200 tasks to succeed");
+        var unfinishedAtStop = await database.UnfinishedAsync();
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
         var exitCode = await first.TerminateAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(0, exitCode);
         var seenByFirstBeforeStop = seenByFirst.Keys.ToHashSet();
-        var unfinishedAtStop = await database.UnfinishedAsync();
+        output.WriteLine($"The first instance took {stopping.ElapsedMilliseconds} ms to stop; {await database.UnfinishedAsync()} tasks were unfinished then.");
 
         await ReliabilityDatabase.WaitUntilAsync(
             async () => await database.UnfinishedAsync() == 0, TimeSpan.FromSeconds(90), "the second instance to finish every task");
@@ -84,9 +86,9 @@ public sealed partial class TwoInstanceTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// For each task, the process id of the Hangfire server whose job started its last attempt,
-    /// read from Hangfire's Processing states. The service names its Hangfire server
-    /// <c>agentapi:host:pid</c>, and Hangfire appends a colon and a GUID.
+    /// For each task, the process id of the instance that ran its last attempt, read from the
+    /// <c>instance</c> of its last <c>started</c> event. An instance names itself
+    /// <c>host:pid:suffix</c>.
     /// </summary>
     private static async Task<Dictionary<Guid, int>> RunningServerByTaskAsync(string connectionString)
     {
@@ -94,30 +96,21 @@ public sealed partial class TwoInstanceTests(ITestOutputHelper output)
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            """
-            select j.arguments, s.data ->> 'ServerId'
-            from hangfire.job j join hangfire.state s on s.jobid = j.id
-            where s.name = 'Processing' order by s.id
-            """,
+            "select task_id, data_json::jsonb ->> 'instance' from task_events where type = 'started' order by task_id, sequence",
             connection);
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            var argument = TaskIdPattern().Match(reader.GetString(0));
-            var server = reader.IsDBNull(1) ? "" : reader.GetString(1);
-            if (argument.Success && Guid.TryParse(argument.Value, out var taskId)
-                && ServerPattern().Match(server) is { Success: true } match)
+            var instance = reader.IsDBNull(1) ? "" : reader.GetString(1);
+            if (InstancePattern().Match(instance) is { Success: true } match)
             {
-                ranBy[taskId] = int.Parse(match.Groups[1].ValueSpan, CultureInfo.InvariantCulture);
+                ranBy[reader.GetGuid(0)] = int.Parse(match.Groups[1].ValueSpan, CultureInfo.InvariantCulture);
             }
         }
 
         return ranBy;
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")]
-    private static partial System.Text.RegularExpressions.Regex TaskIdPattern();
-
-    [System.Text.RegularExpressions.GeneratedRegex(":([0-9]+):[0-9a-f-]+$")]
-    private static partial System.Text.RegularExpressions.Regex ServerPattern();
+    [System.Text.RegularExpressions.GeneratedRegex(":([0-9]+):[0-9a-f]+$")]
+    private static partial System.Text.RegularExpressions.Regex InstancePattern();
 }

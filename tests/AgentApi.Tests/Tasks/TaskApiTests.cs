@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using AgentApi.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentApi.Tests.Tasks;
 
@@ -116,7 +117,9 @@ public sealed class TaskApiTests(PostgresAppFixture fixture) : IClassFixture<Pos
     public async Task Task_TablesOfBothEfCoreAndHangfire_AreInPostgres()
     {
         using var client = Factory.CreateAuthenticatedClient();
-        var id = await Factory.SubmitAsync(client, new { input = "x" });
+
+        // A task of a session goes through its Hangfire queue; one without starts in-process.
+        var id = await Factory.SubmitAsync(client, new { input = "x", sessionKey = "tables-in-postgres" });
         await AgentApiFactory.WaitForFinishAsync(client, id);
 
         await using var connection = new Npgsql.NpgsqlConnection(Factory.PostgresConnectionString);
@@ -138,10 +141,33 @@ public sealed class TaskApiTests(PostgresAppFixture fixture) : IClassFixture<Pos
         Assert.Contains("hangfire.job", tables);
         Assert.Contains("hangfire.jobqueue", tables);
 
-        await using var jobs = new Npgsql.NpgsqlCommand(
-            "select count(*) from hangfire.job where arguments::text like @id", connection);
-        jobs.Parameters.AddWithValue("id", $"%{id}%");
-        Assert.Equal(1L, (long)(await jobs.ExecuteScalarAsync())!);
+        Assert.Equal(1L, await CountJobsAsync(connection, id));
+    }
+
+    [Fact]
+    public async Task Task_WithoutSession_HasNoHangfireJob()
+    {
+        using var client = Factory.CreateAuthenticatedClient();
+        var id = await Factory.SubmitAsync(client, new { input = "no job needed" });
+        var finished = await AgentApiFactory.WaitForFinishAsync(client, id);
+        Assert.Equal("succeeded", finished.Status);
+
+        var events = await client.GetFromJsonAsync<List<TaskEventDto>>($"/api/tasks/{id}/events");
+        var started = Assert.Single(events!, e => e.Type == "started");
+        var instance = Factory.Services.GetRequiredService<AgentApi.Tasks.InstanceIdentity>();
+        Assert.Equal(instance.Id, started.Data!.Value.GetProperty("instance").GetString());
+
+        await using var connection = new Npgsql.NpgsqlConnection(Factory.PostgresConnectionString);
+        await connection.OpenAsync();
+        Assert.Equal(0L, await CountJobsAsync(connection, id));
+    }
+
+    /// <summary>Counts the Hangfire jobs whose arguments name the task.</summary>
+    private static async Task<long> CountJobsAsync(Npgsql.NpgsqlConnection connection, Guid taskId)
+    {
+        await using var jobs = new Npgsql.NpgsqlCommand("select count(*) from hangfire.job where arguments::text like @id", connection);
+        jobs.Parameters.AddWithValue("id", $"%{taskId}%");
+        return (long)(await jobs.ExecuteScalarAsync())!;
     }
 
     [Fact]
