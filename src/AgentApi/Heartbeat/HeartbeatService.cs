@@ -79,6 +79,9 @@ public sealed class HeartbeatService(
             return poll;
         }
 
+        // Submissions ask the database for beats to cancel only while one may be unfinished.
+        session.SetBeatsMayBeUnfinished(await store.AnyUnfinishedBeatAsync(state.SessionKey, cancellationToken));
+
         var now = timeProvider.GetUtcNow();
         if (state.NextBeatAt is not { } due)
         {
@@ -153,6 +156,7 @@ public sealed class HeartbeatService(
         }
 
         // The key is the beat's slot, so a second submission of the same beat returns the first.
+        session.SetBeatsMayBeUnfinished(true);
         var submitted = await tasks.SubmitAsync(request, $"heartbeat:{due.UtcTicks}", Origin, cancellationToken);
         HeartbeatLog.BeatStarted(logger, submitted.Task.Id, state.SessionKey);
         await store.TryUpdateAsync(claimed, stored => stored.LastTaskId = submitted.Task.Id, cancellationToken);

@@ -7,8 +7,18 @@ namespace AgentApi.Heartbeat;
 public sealed class HeartbeatSession
 {
     private volatile string? _sessionKey;
+    private volatile bool _beatsMayBeUnfinished = true;
 
     public string? SessionKey => _sessionKey;
 
+    /// <summary>
+    /// False once this instance has read that no beat of the session is queued or running, until
+    /// it submits a beat itself. A beat that another instance submits meanwhile shows up at this
+    /// instance's next read, within <c>Heartbeat:PollInterval</c>.
+    /// </summary>
+    public bool BeatsMayBeUnfinished => _beatsMayBeUnfinished;
+
     internal void Set(string? sessionKey) => _sessionKey = sessionKey;
+
+    internal void SetBeatsMayBeUnfinished(bool value) => _beatsMayBeUnfinished = value;
 }

@@ -14,6 +14,15 @@ public sealed class HeartbeatStore(IDbContextFactory<AgentDbContext> dbFactory)
             ?? new HeartbeatState();
     }
 
+    /// <summary>Returns whether a beat of the session is queued or running.</summary>
+    public async Task<bool> AnyUnfinishedBeatAsync(string sessionKey, CancellationToken cancellationToken)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        return await db.Tasks.AnyAsync(task => task.SessionKey == sessionKey
+            && task.Origin == HeartbeatService.Origin
+            && (task.Status == Tasks.AgentTaskStatus.Queued || task.Status == Tasks.AgentTaskStatus.Running), cancellationToken);
+    }
+
     /// <summary>
     /// Applies <paramref name="change"/> to the state read as <paramref name="expected"/> and saves
     /// it. Returns the saved state, or null when another writer changed it first.

@@ -86,7 +86,7 @@ public sealed class TaskService(
             enqueuer.Post(task);
         }
 
-        if (origin is null && task.TranscriptKey is { } sessionKey && sessionKey == heartbeat.SessionKey)
+        if (origin is null && task.TranscriptKey is { } sessionKey && sessionKey == heartbeat.SessionKey && heartbeat.BeatsMayBeUnfinished)
         {
             await YieldHeartbeatsAsync(task, sessionKey, cancellationToken);
         }
