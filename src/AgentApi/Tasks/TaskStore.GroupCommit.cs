@@ -65,4 +65,21 @@ public sealed partial class TaskStore
             }
         }
     }
+
+    /// <summary>A new task waiting to be inserted with its first events.</summary>
+    private sealed class PendingInsert(AgentTask task, TaskEventBuffer buffer, CancellationToken cancellationToken)
+    {
+        private readonly long _lastSequence = task.LastSequence;
+
+        public AgentTask Task { get; } = task;
+
+        public TaskEventBuffer Buffer { get; } = buffer;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public TaskCompletionSource<IReadOnlyList<TaskEvent>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Undoes what a failed save left on the task, so that the next save numbers its events from the start.</summary>
+        public void Reset() => Task.LastSequence = _lastSequence;
+    }
 }

@@ -17,6 +17,7 @@ public sealed partial class TaskStore
     private readonly Events.TaskEventBus bus;
     private readonly ITaskOutcomeListener[] outcomeListeners;
     private readonly GroupCommitQueue<PendingUpdate> _batches;
+    private readonly GroupCommitQueue<PendingInsert> _inserts;
 
     public TaskStore(
         IDbContextFactory<AgentDbContext> dbFactory,
@@ -29,6 +30,7 @@ public sealed partial class TaskStore
         this.bus = bus;
         this.outcomeListeners = outcomeListeners.ToArray();
         _batches = new GroupCommitQueue<PendingUpdate>(SaveBatchAsync, static (update, exception) => update.Fail(exception), static update => update.Id);
+        _inserts = new GroupCommitQueue<PendingInsert>(SaveInsertsAsync, static (insert, exception) => insert.Completion.TrySetException(exception));
     }
 
     public async Task<AgentTask?> FindAsync(Guid id, CancellationToken cancellationToken)
@@ -185,14 +187,78 @@ public sealed partial class TaskStore
     }
 
     /// <summary>Inserts a new task with its first events.</summary>
-    public async Task<IReadOnlyList<TaskEvent>> InsertAsync(AgentTask task, TaskEventBuffer buffer, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Inserts that arrive while others are being saved share one transaction, as updates do, so
+    /// a burst of submissions costs a few commits instead of one each.
+    /// </remarks>
+    public Task<IReadOnlyList<TaskEvent>> InsertAsync(AgentTask task, TaskEventBuffer buffer, CancellationToken cancellationToken)
     {
-        await using var db = dbFactory.CreateDbContext();
-        db.Tasks.Add(task);
-        var events = AppendEvents(db, task, buffer);
-        await db.SaveChangesAsync(cancellationToken);
-        Published(task, events);
-        return events;
+        cancellationToken.ThrowIfCancellationRequested();
+        var pending = new PendingInsert(task, buffer, cancellationToken);
+        _inserts.Add(pending);
+        return pending.Completion.Task;
+    }
+
+    private async Task SaveInsertsAsync(IReadOnlyList<PendingInsert> batch)
+    {
+        if (batch.Count == 1)
+        {
+            await InsertAloneAsync(batch[0]);
+            return;
+        }
+
+        List<IReadOnlyList<TaskEvent>> saved = [];
+        try
+        {
+            await using var db = dbFactory.CreateDbContext();
+            foreach (var insert in batch)
+            {
+                insert.Reset();
+                db.Tasks.Add(insert.Task);
+                saved.Add(AppendEvents(db, insert.Task, insert.Buffer));
+            }
+
+            await db.SaveChangesAsync();
+        }
+        catch (Exception)
+        {
+            // One insert (a reused idempotency key, say) or the database failed the batch: each
+            // runs again on its own and reports its own outcome, one at a time as for updates.
+            foreach (var insert in batch)
+            {
+                await InsertAloneAsync(insert);
+            }
+
+            return;
+        }
+
+        for (var index = 0; index < batch.Count; index++)
+        {
+            Published(batch[index].Task, saved[index]);
+            batch[index].Completion.TrySetResult(saved[index]);
+        }
+    }
+
+    private async Task InsertAloneAsync(PendingInsert insert)
+    {
+        try
+        {
+            insert.Reset();
+            await using var db = dbFactory.CreateDbContext();
+            db.Tasks.Add(insert.Task);
+            var events = AppendEvents(db, insert.Task, insert.Buffer);
+            await db.SaveChangesAsync(insert.CancellationToken);
+            Published(insert.Task, events);
+            insert.Completion.TrySetResult(events);
+        }
+        catch (OperationCanceledException exception) when (insert.CancellationToken.IsCancellationRequested)
+        {
+            insert.Completion.TrySetCanceled(exception.CancellationToken);
+        }
+        catch (Exception exception)
+        {
+            insert.Completion.TrySetException(exception);
+        }
     }
 
     public async Task<IReadOnlyList<TaskEvent>> GetEventsAsync(Guid id, long afterSequence, int limit, CancellationToken cancellationToken)

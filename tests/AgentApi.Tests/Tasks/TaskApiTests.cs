@@ -280,6 +280,34 @@ public sealed class TaskApiTests(PostgresAppFixture fixture) : IClassFixture<Pos
         Assert.Single(ids.Distinct());
     }
 
+    [Fact]
+    public async Task IdempotencyKey_RepeatsAmongOtherSubmissions_EachGetsItsOwnOutcome()
+    {
+        using var client = Factory.CreateAuthenticatedClient();
+        var key = $"idem-{Guid.NewGuid()}";
+
+        // Inserts that arrive together share a transaction. A repeated key fails that batch, and
+        // every insert of it then runs on its own.
+        var keyed = Enumerable.Range(0, 20).Select(_ => PostWithKeyAsync(client, key, new { input = "shared key" }));
+        var plain = Enumerable.Range(0, 20).Select(n => client.PostAsJsonAsync("/api/tasks", new { input = $"plain {n}" }).WaitAsync(TestTimeouts.Request));
+        var responses = await Task.WhenAll(keyed.Concat(plain));
+
+        Assert.All(responses, response => Assert.Equal(HttpStatusCode.Accepted, response.StatusCode));
+        var ids = await Task.WhenAll(responses.Select(async r => (await r.Content.ReadFromJsonAsync<TaskDto>())!.Id));
+        Assert.Single(ids.Take(20).Distinct());
+        Assert.Equal(20, ids.Skip(20).Distinct().Count());
+        Assert.DoesNotContain(ids[0], ids.Skip(20));
+
+        foreach (var id in ids.Distinct())
+        {
+            var finished = await AgentApiFactory.WaitForFinishAsync(client, id);
+            Assert.Equal("succeeded", finished.Status);
+            var events = await client.GetFromJsonAsync<List<TaskEventDto>>($"/api/tasks/{id}/events");
+            Assert.Equal(Enumerable.Range(1, events!.Count).Select(n => (long)n), events.Select(e => e.Sequence));
+            Assert.Equal("queued", events[0].Type);
+        }
+    }
+
     private static Task<HttpResponseMessage> PostWithKeyAsync(HttpClient client, string key, object body)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/tasks") { Content = JsonContent.Create(body) };
