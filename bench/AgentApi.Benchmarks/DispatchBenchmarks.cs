@@ -8,8 +8,10 @@ namespace AgentApi.Benchmarks;
 /// <summary>
 /// Runs one million synchronous no-op items through one lane at each concurrency limit, and the
 /// same items through two bare baselines: a SemaphoreSlim gate and a pool of Channel readers.
-/// Each iteration gets freshly allocated items in its setup, so the allocation column shows what
-/// the mechanism itself allocates per item.
+/// All three get the same item type, <see cref="NoOpLaneItem"/>, and run the same work per item,
+/// <see cref="NoOpLaneItem.Run"/>, which counts the item down on the same counter. Each iteration
+/// gets freshly allocated items in its setup, so the allocation column shows what the mechanism
+/// itself allocates per item.
 /// </summary>
 [MemoryDiagnoser]
 public class DispatchBenchmarks
@@ -21,8 +23,7 @@ public class DispatchBenchmarks
     private readonly CompletionCounter _counter = new();
     private LaneDispatcher _dispatcher = null!;
     private SemaphoreSlim _gate = null!;
-    private NoOpLaneItem[] _laneItems = [];
-    private NoOpWork[] _baselineItems = [];
+    private NoOpLaneItem[] _items = [];
 
     [Params(1, 3, 100)]
     public int Concurrency { get; set; }
@@ -43,24 +44,14 @@ public class DispatchBenchmarks
         _gate.Dispose();
     }
 
-    [IterationSetup(Target = nameof(Dispatcher))]
-    public void CreateLaneItems()
+    [IterationSetup]
+    public void CreateItems()
     {
         // Lane items cannot be reused: an item that ran never returns to waiting, and Schedule ignores it.
-        _laneItems = new NoOpLaneItem[ItemCount];
+        _items = new NoOpLaneItem[ItemCount];
         for (var i = 0; i < ItemCount; i++)
         {
-            _laneItems[i] = new NoOpLaneItem(LaneName, sessionKey: null, _counter);
-        }
-    }
-
-    [IterationSetup(Targets = [nameof(SemaphoreGate), nameof(ChannelPool)])]
-    public void CreateBaselineItems()
-    {
-        _baselineItems = new NoOpWork[ItemCount];
-        for (var i = 0; i < ItemCount; i++)
-        {
-            _baselineItems[i] = new NoOpWork(_counter);
+            _items[i] = new NoOpLaneItem(LaneName, sessionKey: null, _counter);
         }
     }
 
@@ -68,7 +59,7 @@ public class DispatchBenchmarks
     public Task Dispatcher()
     {
         _counter.Reset(ItemCount);
-        foreach (var item in _laneItems)
+        foreach (var item in _items)
         {
             _dispatcher.Schedule(item);
         }
@@ -84,7 +75,7 @@ public class DispatchBenchmarks
     public Task SemaphoreGate()
     {
         _counter.Reset(ItemCount);
-        foreach (var item in _baselineItems)
+        foreach (var item in _items)
         {
             _ = RunGatedAsync(_gate, item);
         }
@@ -97,13 +88,13 @@ public class DispatchBenchmarks
     public Task ChannelPool()
     {
         _counter.Reset(ItemCount);
-        var channel = Channel.CreateUnbounded<NoOpWork>(new UnboundedChannelOptions { SingleWriter = true });
+        var channel = Channel.CreateUnbounded<NoOpLaneItem>(new UnboundedChannelOptions { SingleWriter = true });
         for (var i = 0; i < Concurrency; i++)
         {
             _ = Task.Run(() => ReadAllAsync(channel.Reader));
         }
 
-        foreach (var item in _baselineItems)
+        foreach (var item in _items)
         {
             channel.Writer.TryWrite(item);
         }
@@ -112,12 +103,12 @@ public class DispatchBenchmarks
         return _counter.Done;
     }
 
-    private static async Task RunGatedAsync(SemaphoreSlim gate, NoOpWork item)
+    private static async Task RunGatedAsync(SemaphoreSlim gate, NoOpLaneItem item)
     {
         await gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            await item.ExecuteAsync().ConfigureAwait(false);
+            await item.Run().ConfigureAwait(false);
         }
         finally
         {
@@ -125,13 +116,13 @@ public class DispatchBenchmarks
         }
     }
 
-    private static async Task ReadAllAsync(ChannelReader<NoOpWork> reader)
+    private static async Task ReadAllAsync(ChannelReader<NoOpLaneItem> reader)
     {
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             while (reader.TryRead(out var item))
             {
-                await item.ExecuteAsync().ConfigureAwait(false);
+                await item.Run().ConfigureAwait(false);
             }
         }
     }

@@ -2,11 +2,14 @@ using AgentApi.Benchmarks;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 
-// `memory` and `makespan` are plain console measurements. Any other arguments go to BenchmarkDotNet.
+// `memory`, `makespan` and `rounds [LIMIT]` are plain console measurements. Any other arguments go
+// to BenchmarkDotNet.
 return args switch
 {
     ["memory"] => await MemoryProbe.RunAsync(),
     ["makespan"] => await MakespanProbe.RunAsync(),
+    ["rounds"] => await DispatchRoundsProbe.RunAsync(limit: 3),
+    ["rounds", var limit] => await DispatchRoundsProbe.RunAsync(int.Parse(limit, System.Globalization.CultureInfo.InvariantCulture)),
     _ => RunBenchmarks(args),
 };
 

@@ -28,17 +28,22 @@ internal sealed class CompletionCounter
     }
 }
 
-/// <summary>A dispatcher item whose work completes synchronously and does nothing but count.</summary>
+/// <summary>
+/// A dispatcher item whose work completes synchronously and does nothing but count. The baselines
+/// call <see cref="Run"/> on the same objects, so every mechanism runs the same work per item.
+/// </summary>
 internal sealed class NoOpLaneItem(string lane, string? sessionKey, CompletionCounter counter)
     : LaneWorkItem(lane, sessionKey, LanePriority.Default, CancellationToken.None)
 {
     public override string Id => "no-op";
 
-    protected override ValueTask<bool> ExecuteAsync(CancellationToken shutdownToken)
+    public ValueTask<bool> Run()
     {
         counter.Signal();
         return ValueTask.FromResult(true);
     }
+
+    protected override ValueTask<bool> ExecuteAsync(CancellationToken shutdownToken) => Run();
 }
 
 /// <summary>A dispatcher item that waits <paramref name="delay"/> on the system clock, then counts.</summary>
@@ -52,15 +57,5 @@ internal sealed class DelayLaneItem(string lane, TimeSpan delay, CompletionCount
         await Task.Delay(delay, shutdownToken).ConfigureAwait(false);
         counter.Signal();
         return true;
-    }
-}
-
-/// <summary>The baselines' work item: the same synchronous no-op as <see cref="NoOpLaneItem"/>, without the dispatcher's bookkeeping fields.</summary>
-internal sealed class NoOpWork(CompletionCounter counter)
-{
-    public ValueTask<bool> ExecuteAsync()
-    {
-        counter.Signal();
-        return ValueTask.FromResult(true);
     }
 }
