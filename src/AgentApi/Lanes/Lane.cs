@@ -87,8 +87,15 @@ internal sealed class Lane(string name, int limit)
     public void RecordWait(double waitMs)
     {
         _recentWaitsMs[_recentWaitNext] = waitMs;
-        _recentWaitNext = (_recentWaitNext + 1) % RecentWaitCount;
-        _recentWaitCount = Math.Min(_recentWaitCount + 1, RecentWaitCount);
+        if (++_recentWaitNext == RecentWaitCount)
+        {
+            _recentWaitNext = 0;
+        }
+
+        if (_recentWaitCount < RecentWaitCount)
+        {
+            _recentWaitCount++;
+        }
     }
 
     public (double P50, double P95) WaitPercentiles()

@@ -29,6 +29,14 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ITimer _waitCheck;
+
+    /// <summary>The shutdown token, read once because the runners pass it to every item they run.</summary>
+    private readonly CancellationToken _shutdownToken;
+
+    /// <summary>The ageing interval in timestamp ticks of the time provider, or 0 when ageing is off.</summary>
+    private readonly long _ageingTimestampTicks;
+
+    private readonly double _timestampTicksPerMillisecond;
     private volatile bool _stopping;
 
     public LaneDispatcher(
@@ -42,6 +50,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         _metrics = metrics;
+        _shutdownToken = _shutdown.Token;
+        _timestampTicksPerMillisecond = timeProvider.TimestampFrequency / 1000.0;
+        _ageingTimestampTicks = options.AgeingInterval <= TimeSpan.Zero
+            ? 0
+            : (long)Math.Min(long.MaxValue, Math.Ceiling(options.AgeingInterval.TotalMilliseconds * _timestampTicksPerMillisecond));
         _lanes = laneLimits.ToFrozenDictionary(pair => pair.Key, pair => new Lane(pair.Key, pair.Value), StringComparer.Ordinal);
         _waitCheck = timeProvider.CreateTimer(static state => ((LaneDispatcher)state!).LogLongWaits(), this, WaitCheckInterval, WaitCheckInterval);
         _metrics?.Observe(this);
@@ -265,42 +278,86 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// <summary>A runner loop, which owns one of the lane's slots and runs items until none is ready.</summary>
     private async Task RunAsync(Lane lane)
     {
-        LaneWorkItem? finished = null;
-        var finishedSucceeded = false;
+        var startedAt = _timeProvider.GetTimestamp();
+        LaneWorkItem? item;
+        lock (lane.Sync)
+        {
+            item = TakeNextOrFreeSlot(lane, startedAt);
+        }
+
+        if (item is null)
+        {
+            return;
+        }
+
         while (true)
         {
-            LaneWorkItem? item;
+            bool succeeded;
+            try
+            {
+                succeeded = await item.ExecuteAsync(_shutdownToken);
+            }
+            catch (Exception exception)
+            {
+                LaneLog.WorkFailed(_logger, item.Id, lane.Name, exception);
+                succeeded = false;
+            }
+
+            item.CancellationRegistration.Dispose();
+
+            // One clock read per item ends this item's run time and dates the next item's start.
             var now = _timeProvider.GetTimestamp();
+            RecordFinished(lane, startedAt, now, succeeded);
 
             // One lock per item: the item that just finished is recorded as the next is taken.
+            LaneWorkItem? next;
             lock (lane.Sync)
             {
-                if (finished is not null)
-                {
-                    CompleteLocked(lane, finished, finishedSucceeded);
-                }
-
-                item = lane.Slots > lane.Limit || _stopping ? null : TakeNext(lane, now);
-                // A taken item is counted as running under the lock, so StopAsync cannot read
-                // zero while an item is about to run.
-                if (item is null)
-                {
-                    lane.Slots--;
-                }
+                CompleteLocked(lane, item, succeeded);
+                next = TakeNextOrFreeSlot(lane, now);
             }
 
-            if (finished is not null)
-            {
-                SignalIfDrained();
-            }
-
-            if (item is null)
+            SignalIfDrained();
+            if (next is null)
             {
                 return;
             }
 
-            finishedSucceeded = await ExecuteItemAsync(lane, item);
-            finished = item;
+            item = next;
+            startedAt = now;
+        }
+    }
+
+    /// <summary>
+    /// Takes the next item for a runner, or gives back the runner's slot and returns null. A taken
+    /// item is counted as running under the lock, so StopAsync cannot read zero while an item is
+    /// about to run. Under the lane's lock.
+    /// </summary>
+    private LaneWorkItem? TakeNextOrFreeSlot(Lane lane, long now)
+    {
+        var item = lane.Slots > lane.Limit || _stopping ? null : TakeNext(lane, now);
+        if (item is null)
+        {
+            lane.Slots--;
+        }
+
+        return item;
+    }
+
+    private void RecordFinished(Lane lane, long startedAt, long finishedAt, bool succeeded)
+    {
+        if (_metrics is not { } metrics)
+        {
+            return;
+        }
+
+        if (metrics.IsRunTimeEnabled)
+        {
+            metrics.RecordRun(lane.Name, (finishedAt - startedAt) / _timestampTicksPerMillisecond, succeeded);
+        }
+        else
+        {
+            metrics.CountFinished(lane.Name, succeeded);
         }
     }
 
@@ -324,7 +381,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         bool succeeded;
         try
         {
-            succeeded = await item.ExecuteAsync(_shutdown.Token);
+            succeeded = await item.ExecuteAsync(_shutdownToken);
         }
         catch (Exception exception)
         {
@@ -419,7 +476,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         lane.Waiting--;
         lane.AddRunning(best);
 
-        var waitMs = _timeProvider.GetElapsedTime(best.EnqueuedTimestamp, now).TotalMilliseconds;
+        var waitMs = (now - best.EnqueuedTimestamp) / _timestampTicksPerMillisecond;
         lane.RecordWait(waitMs);
         _metrics?.RecordWait(lane.Name, waitMs);
         return best;
@@ -427,13 +484,13 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
 
     private int EffectiveLevel(int level, LaneWorkItem item, long now)
     {
-        if (level == 0 || _options.AgeingInterval <= TimeSpan.Zero)
+        var waited = now - item.EnqueuedTimestamp;
+        if (level == 0 || _ageingTimestampTicks == 0 || waited < _ageingTimestampTicks)
         {
             return level;
         }
 
-        var waited = _timeProvider.GetElapsedTime(item.EnqueuedTimestamp, now);
-        var promotions = (int)Math.Min(level, waited.Ticks / _options.AgeingInterval.Ticks);
+        var promotions = (int)Math.Min(level, waited / _ageingTimestampTicks);
         return level - promotions;
     }
 

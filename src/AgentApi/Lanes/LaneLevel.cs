@@ -19,6 +19,22 @@ internal sealed class LaneLevel
     /// <summary>Returns the oldest waiting item without taking it, dropping removed items on the way.</summary>
     public LaneWorkItem? PeekOldest()
     {
+        if (_released.Count == 0)
+        {
+            // In the usual case no item released from a session waits, so the oldest is the first arrival.
+            while (_arrivals.TryPeek(out var oldest))
+            {
+                if (oldest.IsWaiting)
+                {
+                    return oldest;
+                }
+
+                _arrivals.Dequeue();
+            }
+
+            return null;
+        }
+
         while (_arrivals.TryPeek(out var arrival) && !arrival.IsWaiting)
         {
             _arrivals.Dequeue();

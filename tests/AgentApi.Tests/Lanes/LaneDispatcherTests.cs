@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using AgentApi.Lanes;
 using AgentApi.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
@@ -609,6 +611,23 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetSnapshot_SubMillisecondWait_KeepsFraction()
+    {
+        CreateDispatcher(limit: 1);
+        var blocker = await StartBlockerAsync();
+        Dispatcher.Schedule(NewItem("waits-250-us"));
+        _time.Advance(TimeSpan.FromMicroseconds(250));
+
+        await blocker.ReleaseAsync();
+        await WaitUntilAsync(() => Snapshot().Completed == 2, "both items are counted");
+
+        // The recorded waits are 0 ms for the blocker and 0.25 ms for the item behind it.
+        var snapshot = Snapshot();
+        Assert.Equal(0, snapshot.WaitP50Ms);
+        Assert.Equal(0.25, snapshot.WaitP95Ms);
+    }
+
+    [Fact]
     public async Task GetSnapshot_SessionItemBehindRunningOne_ReportsSessionBusy()
     {
         CreateDispatcher(limit: 2);
@@ -846,9 +865,32 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         Assert.Empty(late.Removals);
     }
 
+    // Metrics.
+
+    [Fact]
+    public async Task Metrics_RunAndWaitTimes_FollowTheClock()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meterFactory = services.GetRequiredService<IMeterFactory>();
+        using var listener = new LaneMeasurements(meterFactory);
+        CreateDispatcher(limit: 1, metrics: new LaneMetrics(meterFactory));
+
+        var blocker = await StartBlockerAsync();
+        _time.Advance(TimeSpan.FromMilliseconds(40));
+        Dispatcher.Schedule(NewItem("waits-60-ms"));
+        _time.Advance(TimeSpan.FromMilliseconds(60));
+        await blocker.ReleaseAsync();
+        await WaitUntilAsync(() => Snapshot().Completed == 2, "both items are counted");
+
+        // The blocker waited 0 ms and ran 100 ms. The second item waited 60 ms and ran in 0 ms.
+        Assert.Equal([0.0, 60.0], listener.Values("agentapi.lane.wait_time").Order());
+        Assert.Equal([0.0, 100.0], listener.Values("agentapi.lane.run_time").Order());
+        Assert.Equal([1.0, 1.0], listener.Values("agentapi.lane.finished"));
+    }
+
     // Helpers.
 
-    private void CreateDispatcher(int limit, TimeSpan? ageingInterval = null)
+    private void CreateDispatcher(int limit, TimeSpan? ageingInterval = null, LaneMetrics? metrics = null)
     {
         var options = new LaneDispatcherOptions
         {
@@ -857,7 +899,7 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
             ShutdownGracePeriod = GracePeriod,
         };
         var limits = new Dictionary<string, int>(StringComparer.Ordinal) { [Lane] = limit, [OtherLane] = 1 };
-        _dispatcher = new LaneDispatcher(limits, options, _time, _loggerFactory.CreateLogger<LaneDispatcher>());
+        _dispatcher = new LaneDispatcher(limits, options, _time, _loggerFactory.CreateLogger<LaneDispatcher>(), metrics);
     }
 
     private TestWorkItem NewItem(
@@ -970,4 +1012,33 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
             return false;
         }
     }
+}
+
+/// <summary>
+/// Collects the lane histograms and counters of one meter factory, so that lanes of other tests
+/// running at the same time are not counted.
+/// </summary>
+internal sealed class LaneMeasurements : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private readonly ConcurrentQueue<(string Instrument, double Value)> _measurements = new();
+
+    public LaneMeasurements(IMeterFactory meterFactory)
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == LaneMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, meterFactory))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => _measurements.Enqueue((instrument.Name, value)));
+        _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _measurements.Enqueue((instrument.Name, value)));
+        _listener.Start();
+    }
+
+    public IReadOnlyList<double> Values(string instrument) =>
+        _measurements.Where(measurement => measurement.Instrument == instrument).Select(measurement => measurement.Value).ToList();
+
+    public void Dispose() => _listener.Dispose();
 }
