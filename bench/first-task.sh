@@ -2,7 +2,9 @@
 # Times a newcomer's first task: starts the service in embedded mode on a fresh data folder (or
 # on PostgreSQL when ConnectionStrings__Postgres is set), reads the printed key, submits one task
 # with curl and polls until it finishes. Prints the milliseconds from the POST to "succeeded"
-# and whether the Hangfire dashboard lists the job. Usage: bench/first-task.sh [PORT]
+# and whether the task ran through a Hangfire job, which the Hangfire dashboard would list. A task
+# without a session key starts in-process and has none (Tasks__StartInProcess).
+# Usage: bench/first-task.sh [PORT]
 set -euo pipefail
 port=${1:-5390}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,4 +36,4 @@ done
 end=$(date +%s%N)
 
 succeeded_jobs=$(curl -s "http://127.0.0.1:$port/hangfire/jobs/succeeded" -H "X-Api-Key: $key" | grep -c "RunTaskJob" || true)
-echo "task $id: $status after $(( (end - start) / 1000000 )) ms; Hangfire succeeded-jobs page lists RunTaskJob: $([ "$succeeded_jobs" -gt 0 ] && echo yes || echo no)"
+echo "task $id: $status after $(( (end - start) / 1000000 )) ms; ran through a Hangfire job (RunTaskJob on the succeeded-jobs page): $([ "$succeeded_jobs" -gt 0 ] && echo yes || echo no)"

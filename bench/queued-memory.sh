@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Memory per queued task: pauses the main lane (limit 0), submits COUNT tasks and waits until each
-# one has its Hangfire job and waits in the lane. It prints the growth of the service's resident
-# memory divided by the number of tasks that joined the lane, with the readings before and after.
+# one waits in the lane (a task without a session key goes there when its row is stored). It
+# prints the growth of the service's resident memory divided by the number of tasks that joined
+# the lane, with the readings before and after.
 # Usage: bench/queued-memory.sh [COUNT=100000] [PORT=5405]
 set -euo pipefail
 count=${1:-100000}

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SQL cost per task: after a warm-up, runs COUNT tasks on the simulated model at 0 ms (16 at a
 # time) on a cluster with pg_stat_statements. It prints statements and transactions per task over
-# each task's whole life (submission, Hangfire job, claim, start, events, completion), and the
-# statements with the most calls. Background work of the idle service (Hangfire's polling,
-# lease renewal, the recovery sweep) during the same time is counted too and reported apart.
+# each task's whole life (submission, start, events, completion, and the Hangfire job of a task
+# that takes one), and the statements with the most calls. Background work of the idle service
+# (Hangfire's polling, lease renewal, the recovery sweep) during the same time is counted too and
+# reported apart.
 # Usage: bench/sql-cost.sh [COUNT=2000] [PORT=5404]
 set -euo pipefail
 count=${1:-2000}

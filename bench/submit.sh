@@ -2,7 +2,7 @@
 # Submission throughput: 16 connections of wrk POST tasks for DURATION seconds, RUNS times, and
 # print accepted tasks per second and p99 response time, with the median of the runs. The main
 # lane is paused (limit 0), so that the figure is the cost of accepting a task durably (task row,
-# queued event, Hangfire job) and not of running it. The baseline, measured first on the same
+# queued event, and its place in the lane) and not of running it. The baseline, measured first on the same
 # throw-away PostgreSQL, is pgbench with 8 clients doing one single-row insert per transaction.
 # Usage: bench/submit.sh [DURATION_S=20] [RUNS=3] [CONNECTIONS=16] [PORT=5401]
 set -euo pipefail
