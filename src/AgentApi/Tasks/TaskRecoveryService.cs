@@ -15,6 +15,7 @@ internal sealed class TaskRecoveryService(
     TaskJobScheduler scheduler,
     TaskStore store,
     TaskEnqueuer enqueuer,
+    InstanceIdentity instance,
     StorageInfo storage,
     IOptions<LeaseOptions> options,
     TimeProvider timeProvider,
@@ -61,11 +62,13 @@ internal sealed class TaskRecoveryService(
             var unfinishedRoots = unfinished.Where(task => task.ParentId == null);
             if (everythingUnfinished)
             {
-                // Leases of the previous process mean nothing to the only process there is.
-                await unfinished.ExecuteUpdateAsync(setters => setters
+                // Leases of the previous process mean nothing to the only process there is. A
+                // task that this process already stored and started keeps its lease.
+                var previous = unfinished.Where(task => task.LeaseOwner == null || task.LeaseOwner != instance.Id);
+                await previous.ExecuteUpdateAsync(setters => setters
                     .SetProperty(task => task.LeaseOwner, (string?)null)
                     .SetProperty(task => task.LeaseExpiresAt, (DateTimeOffset?)null), cancellationToken);
-                lost = await unfinishedRoots.AsNoTracking().OrderBy(task => task.Id).ToListAsync(cancellationToken);
+                lost = await previous.Where(task => task.ParentId == null).AsNoTracking().OrderBy(task => task.Id).ToListAsync(cancellationToken);
             }
             else
             {
