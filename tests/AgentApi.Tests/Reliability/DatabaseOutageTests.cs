@@ -104,6 +104,8 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
             async () => await database.UnfinishedAsync() == 0, TimeSpan.FromSeconds(60), "every accepted task to finish");
         output.WriteLine($"{duringOutage.Count} submissions got 503 (slowest {duringOutage.Max():F0} ms), {accepted.Count} accepted; "
             + $"all finished {sinceLoad.Elapsed.TotalSeconds:F1} s after the load stopped.");
+        var notSucceeded = await database.NotSucceededAsync();
+        Assert.True(notSucceeded.Count == 0, $"tasks that did not succeed:\n{string.Join("\n", notSucceeded)}");
         Assert.Equal(accepted.Count, await database.CountAsync("select count(*) from tasks where status = 'succeeded'"));
         Assert.Equal(accepted.Count, await database.CountAsync("select count(*) from tasks"));
         Assert.Empty(await database.TasksNotFinishedExactlyOnceAsync());

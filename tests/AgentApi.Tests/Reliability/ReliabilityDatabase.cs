@@ -13,6 +13,22 @@ internal sealed class ReliabilityDatabase(string connectionString)
 
     public Task<long> UnfinishedAsync() => ScalarAsync($"select count(*) from tasks where status not in {FinalStatuses}");
 
+    /// <summary>Describes each task that did not succeed: its id, status, error type and error message.</summary>
+    public async Task<List<string>> NotSucceededAsync()
+    {
+        List<string> lines = [];
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "select id, status, coalesce(error_type, ''), coalesce(error_message, '') from tasks where status <> 'succeeded' order by id", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            lines.Add($"{reader.GetGuid(0)} {reader.GetString(1)} {reader.GetString(2)}: {reader.GetString(3)}");
+        }
+
+        return lines;
+    }
+
     /// <summary>Task count by status.</summary>
     public async Task<Dictionary<string, long>> StatusCountsAsync()
     {
