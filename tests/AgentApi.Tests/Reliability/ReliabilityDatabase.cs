@@ -29,6 +29,21 @@ internal sealed class ReliabilityDatabase(string connectionString)
         return lines;
     }
 
+    /// <summary>Reads the first column of each row as a string.</summary>
+    public async Task<List<string>> StringsAsync(string sql)
+    {
+        List<string> values = [];
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            values.Add(reader.IsDBNull(0) ? "(none)" : reader.GetString(0));
+        }
+
+        return values;
+    }
+
     /// <summary>Task count by status.</summary>
     public async Task<Dictionary<string, long>> StatusCountsAsync()
     {
