@@ -2,7 +2,8 @@
 # Pickup latency on an idle service: COUNT tasks one after another on the simulated model at
 # 0 ms, each submitted after the previous one finished. Each run prints the client's time from
 # the 202 to the started event on the task's event stream, an upper bound because the stream is
-# opened after the 202. It also prints the server's time from the row's creation to that event.
+# opened after the 202. It also prints the server's time from the row's creation to that event,
+# split at the timestamp of the queued event, which the service takes just before the insert.
 # Usage: bench/pickup.sh [COUNT=1000] [RUNS=3] [PORT=5403]
 set -euo pipefail
 count=${1:-1000}
@@ -26,5 +27,12 @@ for run in $(seq 1 "$runs"); do
             round(percentile_cont(0.99) within group (order by ms)::numeric, 2) || ' ms'
         from (select extract(epoch from e.timestamp - t.created_at) * 1000 as ms
               from task_events e join tasks t on t.id = e.task_id where e.type = 'started') started")
+    split=$(bench_psql "select round(percentile_cont(0.5) within group (order by a)::numeric, 2) || ' ms, then to started p50 ' ||
+            round(percentile_cont(0.5) within group (order by b)::numeric, 2) || ' ms, p99 ' ||
+            round(percentile_cont(0.99) within group (order by b)::numeric, 2) || ' ms'
+        from (select extract(epoch from q.timestamp - t.created_at) * 1000 as a, extract(epoch from s.timestamp - q.timestamp) * 1000 as b
+              from tasks t join task_events q on q.task_id = t.id and q.type = 'queued'
+              join task_events s on s.task_id = t.id and s.type = 'started') steps")
     echo "run $run: client ${client#pickup: }; server, row created to started: p50 $server"
+    echo "run $run: server steps, row created to the queued event's timestamp p50 $split"
 done
