@@ -376,8 +376,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
 
     private async ValueTask<bool> ExecuteItemAsync(Lane lane, LaneWorkItem item)
     {
-        var measureRun = _metrics?.IsRunTimeEnabled == true;
-        var startedAt = measureRun ? _timeProvider.GetTimestamp() : 0;
+        var startedAt = _timeProvider.GetTimestamp();
         bool succeeded;
         try
         {
@@ -390,15 +389,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
 
         item.CancellationRegistration.Dispose();
-        if (measureRun)
-        {
-            _metrics!.RecordRun(lane.Name, _timeProvider.GetElapsedTime(startedAt).TotalMilliseconds, succeeded);
-        }
-        else
-        {
-            _metrics?.CountFinished(lane.Name, succeeded);
-        }
-
+        RecordFinished(lane, startedAt, _timeProvider.GetTimestamp(), succeeded);
         return succeeded;
     }
 
