@@ -12,9 +12,9 @@ public sealed class HeartbeatSession
     public string? SessionKey => _sessionKey;
 
     /// <summary>
-    /// False once this instance has read that no beat of the session is queued or running, until
-    /// it submits a beat itself. A beat that another instance submits meanwhile shows up at this
-    /// instance's next read, within <c>Heartbeat:PollInterval</c>.
+    /// Whether a beat of the session may be queued or running. It is false once this instance has
+    /// read that none is, until it submits a beat itself. A beat that another instance submits
+    /// meanwhile shows up at this instance's next read, within <c>Heartbeat:PollInterval</c>.
     /// </summary>
     public bool BeatsMayBeUnfinished => _beatsMayBeUnfinished;
 

@@ -65,7 +65,7 @@ public sealed class TaskDispatch(
 
     /// <summary>
     /// Puts a task that was stored with this instance's lease straight into its lane, without a
-    /// Hangfire job. Returns false when the instance is stopping; the lease then runs out and
+    /// Hangfire job. Returns false when the instance is stopping. The lease then runs out and
     /// recovery gives the task a job.
     /// </summary>
     public bool TryStartStored(AgentTask task)

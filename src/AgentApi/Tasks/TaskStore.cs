@@ -222,8 +222,8 @@ public sealed partial class TaskStore
         }
         catch (Exception)
         {
-            // One insert (a reused idempotency key, say) or the database failed the batch: each
-            // runs again on its own and reports its own outcome, one at a time as for updates.
+            // One insert (a reused idempotency key, say) or the database failed the batch. So each
+            // insert runs again on its own and reports its own outcome, one at a time as for updates.
             foreach (var insert in batch)
             {
                 await InsertAloneAsync(insert);

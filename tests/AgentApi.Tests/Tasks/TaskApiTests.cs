@@ -118,7 +118,7 @@ public sealed class TaskApiTests(PostgresAppFixture fixture) : IClassFixture<Pos
     {
         using var client = Factory.CreateAuthenticatedClient();
 
-        // A task of a session goes through its Hangfire queue; one without starts in-process.
+        // A task of a session goes through its Hangfire queue, while one without starts in-process.
         var id = await Factory.SubmitAsync(client, new { input = "x", sessionKey = "tables-in-postgres" });
         await AgentApiFactory.WaitForFinishAsync(client, id);
 
@@ -281,7 +281,7 @@ public sealed class TaskApiTests(PostgresAppFixture fixture) : IClassFixture<Pos
     }
 
     [Fact]
-    public async Task IdempotencyKey_RepeatsAmongOtherSubmissions_EachGetsItsOwnOutcome()
+    public async Task IdempotencyKey_AmongOtherSubmissions_OneTaskPerKey()
     {
         using var client = Factory.CreateAuthenticatedClient();
         var key = $"idem-{Guid.NewGuid()}";
