@@ -169,6 +169,20 @@ internal sealed class AttemptObserver(
         }
     }
 
+    /// <summary>
+    /// Makes the writes recorded from now on wait for <paramref name="startWrite"/>, the start write
+    /// of a run that does not wait for it, so that their events come after the <c>started</c> event.
+    /// </summary>
+    public void WriteAfter(Task startWrite)
+    {
+        // The attempt handles a failed start write, and the writes after it run either way.
+        var settled = startWrite.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        lock (_sync)
+        {
+            _writes = settled;
+        }
+    }
+
     /// <summary>Waits for the writes started so far, such as a rate limit notice.</summary>
     public Task DrainAsync()
     {

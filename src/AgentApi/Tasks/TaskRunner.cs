@@ -130,6 +130,7 @@ public sealed partial class TaskRunner(
     private async Task<bool> RunChildAttemptAsync(TaskWorkItem item, AttemptObserver observer, CancellationToken cancellationToken, long startedAt)
     {
         var starting = StartAttemptAsync(item);
+        observer.WriteAfter(starting);
         using var notStarted = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var expected = item.Task.AsRunning(timeProvider.GetUtcNow());
         var running = RunWithRetriesAsync(item, expected, new AgentRunContext(observer, item.Budget), notStarted.Token);
@@ -250,7 +251,13 @@ public sealed partial class TaskRunner(
     /// <summary>Marks the task running for its next attempt; returns null when it must not run after all.</summary>
     private async Task<AgentTask?> StartAttemptAsync(TaskWorkItem item)
     {
+        // Read before the wait for a new child's insert, so that startedAt is when the run started.
         var now = timeProvider.GetUtcNow();
+        if (!await IsStoredAsync(item))
+        {
+            return null;
+        }
+
         var change = await UpdateFencedAsync(item, (task, events) =>
         {
             if (task.IsFinished)
@@ -374,6 +381,12 @@ public sealed partial class TaskRunner(
         AgentRunResult? result = null)
     {
         var now = timeProvider.GetUtcNow();
+        if (!await IsStoredAsync(item))
+        {
+            // The insert of this new child failed, so there is no row to finish. Its parent fails instead.
+            return;
+        }
+
         var observer = item.Observer;
         if (observer is not null)
         {
@@ -458,6 +471,11 @@ public sealed partial class TaskRunner(
     /// </summary>
     private async Task<TaskChange<bool>> UpdateFencedAsync(TaskWorkItem item, Func<AgentTask, TaskEventBuffer, bool> change)
     {
+        if (!await IsStoredAsync(item))
+        {
+            throw new LeaseLostException(item.Task.Id);
+        }
+
         var leaseToken = item.Task.LeaseToken;
         var result = await _storageRetry.ExecuteAsync(
             async token => await store.UpdateAsync(item.Task.Id, (task, events) =>
@@ -478,6 +496,21 @@ public sealed partial class TaskRunner(
         }
 
         return new TaskChange<bool>(result.Task, applied, result.Events);
+    }
+
+    /// <summary>
+    /// Waits for the insert of a task that started before its row was committed. Returns false
+    /// when that insert failed, because then the task has no row to write to.
+    /// </summary>
+    private static ValueTask<bool> IsStoredAsync(TaskWorkItem item)
+    {
+        return item.Stored is not { IsCompletedSuccessfully: false } ? ValueTask.FromResult(true) : WaitAsync(item.Stored);
+
+        static async ValueTask<bool> WaitAsync(Task stored)
+        {
+            await stored.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            return stored.IsCompletedSuccessfully;
+        }
     }
 
     private static TimeSpan Min(TimeSpan left, TimeSpan right) => left < right ? left : right;

@@ -35,7 +35,7 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
     }
 
     /// <summary>Creates the item with its deadline, which covers waiting and running and counts from the task's creation.</summary>
-    public static TaskWorkItem Create(AgentTask task, TaskRunner runner, TimeProvider timeProvider, Agents.TokenBudget? budget)
+    public static TaskWorkItem Create(AgentTask task, TaskRunner runner, TimeProvider timeProvider, Agents.TokenBudget? budget, Task? stored = null)
     {
         var remaining = task.CreatedAt + TimeSpan.FromSeconds(task.TimeoutSeconds) - timeProvider.GetUtcNow();
         return new TaskWorkItem(
@@ -46,6 +46,7 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
             ToLanePriority(task.Priority))
         {
             Budget = budget,
+            Stored = stored,
         };
     }
 
@@ -62,6 +63,12 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
 
     /// <summary>The token budget of the task's tree, shared with its parent; null for a root task, which makes its own.</summary>
     public Agents.TokenBudget? Budget { get; init; }
+
+    /// <summary>
+    /// The insert of a new child, which may run before its row is committed. The attempt's writes
+    /// wait for it. Null when the task was stored before this item was made.
+    /// </summary>
+    public Task? Stored { get; init; }
 
     /// <summary>Records the running attempt's model and tool calls; set when the attempt starts.</summary>
     internal AttemptObserver? Observer { get; set; }

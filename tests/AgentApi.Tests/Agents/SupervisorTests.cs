@@ -406,6 +406,105 @@ public sealed class SupervisorTests(ITestOutputHelper output)
         Assert.True(parent.TreeUsage.InputTokens + parent.TreeUsage.OutputTokens >= 2000);
     }
 
+    [Fact]
+    public async Task SlowChildInsert_ModelCalledFirst()
+    {
+        await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
+        await using var factory = await StartAsync(fake);
+        using var client = factory.CreateAuthenticatedClient();
+        fake.WhenLastUserMessageContains("slow insert", FakeReply.Text("child done"));
+        fake.WhenSystemMessageContains(SynthesisMarker, FakeReply.Text("combined"));
+        await ExecuteSqlAsync(factory, """
+            create function test_slow_child_insert() returns trigger language plpgsql as $$
+            begin
+                if new.parent_id is not null and new.input like 'slow insert%' then
+                    perform pg_sleep(2);
+                end if;
+                return new;
+            end $$;
+            create trigger test_slow_child_insert before insert on tasks
+                for each row execute function test_slow_child_insert();
+            """);
+
+        var id = await factory.SubmitAsync(client, new { input = "Fan out", subtasks = new[] { new { input = "slow insert one" } } });
+        await fake.WaitForRequestsAsync(1, Timeout);
+        var storedWhenCalled = await CountChildrenAsync(factory, id);
+        var parent = await AgentApiFactory.WaitForFinishAsync(client, id, Timeout);
+
+        // The model was called while the insert slept, and the child's events are still in order.
+        Assert.Equal(0, storedWhenCalled);
+        Assert.Equal("succeeded", parent.Status);
+        var child = Assert.Single(parent.Children!);
+        Assert.Equal("succeeded", child.Status);
+        var events = await GetEventsAsync(client, child.Id);
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(n => (long)n), events.Select(e => e.Sequence));
+        Assert.Equal("queued", events[0].Type);
+        Assert.Equal("started", events[1].Type);
+        Assert.Equal("succeeded", events[^1].Type);
+    }
+
+    [Fact]
+    public async Task RejectedChildInsert_ParentFails()
+    {
+        await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
+        await using var factory = await StartAsync(fake);
+        using var client = factory.CreateAuthenticatedClient();
+        fake.WhenLastUserMessageContains("rejected", FakeReply.Text("child done", delay: TimeSpan.FromMilliseconds(300)));
+        await ExecuteSqlAsync(factory, """
+            create function test_reject_child_insert() returns trigger language plpgsql as $$
+            begin
+                if new.parent_id is not null then
+                    perform pg_sleep(0.1);
+                    raise exception 'rejected by the test' using errcode = 'check_violation';
+                end if;
+                return new;
+            end $$;
+            create trigger test_reject_child_insert before insert on tasks
+                for each row execute function test_reject_child_insert();
+            """);
+
+        var id = await factory.SubmitAsync(client, new
+        {
+            input = "Fan out",
+            subtasks = new[] { new { input = "rejected one" }, new { input = "rejected two" } },
+        });
+        var parent = await AgentApiFactory.WaitForFinishAsync(client, id, Timeout);
+
+        Assert.Equal("failed", parent.Status);
+        Assert.Equal("internal_error", parent.Error!.Type);
+        Assert.Equal(0, await CountChildrenAsync(factory, id));
+
+        // The children's runs end without writing, and give back their slots.
+        LaneStateDto subagent;
+        var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(10);
+        do
+        {
+            await Task.Delay(50);
+            var lanes = await client.GetFromJsonAsync<List<LaneStateDto>>("/api/lanes").WaitAsync(Timeout);
+            subagent = Assert.Single(lanes!, lane => lane.Name == "subagent");
+        }
+        while ((subagent.Active, subagent.Queued) != (0, 0) && TimeProvider.System.GetUtcNow() < deadline);
+
+        Assert.Equal((0, 0), (subagent.Active, subagent.Queued));
+    }
+
+    private static async Task ExecuteSqlAsync(AgentApiFactory factory, string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(factory.PostgresConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<long> CountChildrenAsync(AgentApiFactory factory, Guid parentId)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(factory.PostgresConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("select count(*) from tasks where parent_id = @parent", connection);
+        command.Parameters.AddWithValue("parent", parentId);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     private static Dictionary<string, string?> Settings(FakeModelServer fake, Dictionary<string, string?>? extra = null)
     {
         var all = new Dictionary<string, string?>
@@ -447,4 +546,6 @@ public sealed class SupervisorTests(ITestOutputHelper output)
 
         return count;
     }
+
+    private sealed record LaneStateDto(string Name, int Active, int Queued);
 }

@@ -15,10 +15,14 @@ public sealed class ChildRunner(
     TaskStore store,
     TimeProvider timeProvider)
 {
-    /// <summary>Returns the child as it ended, or as it is stored when its attempt was interrupted.</summary>
-    internal async Task<AgentTask> RunAsync(TaskWorkItem parentItem, AgentTask child, TokenBudget? budget, CancellationToken stopToken)
+    /// <summary>
+    /// Returns the child as it ended, or as it is stored when its attempt was interrupted.
+    /// <paramref name="stored"/> is the insert of a new child, or null for a stored one. A new
+    /// child may start before that insert commits, and its writes wait for it.
+    /// </summary>
+    internal async Task<AgentTask> RunAsync(TaskWorkItem parentItem, AgentTask child, TokenBudget? budget, CancellationToken stopToken, Task? stored = null)
     {
-        using var item = TaskWorkItem.Create(child, runner, timeProvider, budget);
+        using var item = TaskWorkItem.Create(child, runner, timeProvider, budget, stored);
         using var registration = runningTasks.Register(child.Id, item.Cancellation);
         using var stop = stopToken.UnsafeRegister(static state => Cancel((CancellationTokenSource)state!), item.Cancellation);
 
@@ -29,7 +33,12 @@ public sealed class ChildRunner(
         }
 
         await item.Completion.Task;
-        return item.Outcome ?? await store.FindAsync(child.Id, CancellationToken.None) ?? child;
+        if (item.Outcome is { } outcome)
+        {
+            return outcome;
+        }
+
+        return stored is { IsCompletedSuccessfully: false } ? child : await store.FindAsync(child.Id, CancellationToken.None) ?? child;
     }
 
     private static void Cancel(CancellationTokenSource cancellation)

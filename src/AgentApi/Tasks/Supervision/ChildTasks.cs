@@ -37,19 +37,24 @@ public sealed class ChildTasks(
         string lane,
         CancellationToken cancellationToken)
     {
-        if (subtasks.Count == 0)
-        {
-            return [];
-        }
+        var children = Build(parent, subtasks, lane);
+        await InsertAsync(parent, children, cancellationToken);
+        return children;
+    }
 
+    /// <summary>
+    /// Makes new children without storing them, each queued in <paramref name="lane"/> with a fresh
+    /// subagent session and claimed by this instance. <see cref="InsertAsync"/> stores them.
+    /// </summary>
+    public IReadOnlyList<AgentTask> Build(AgentTask parent, IReadOnlyList<(int Index, SubtaskRequest Subtask)> subtasks, string lane)
+    {
         var now = TruncateToMilliseconds(timeProvider.GetUtcNow());
-        var children = subtasks.Select(entry =>
+        return subtasks.Select(entry =>
         {
             var agent = entry.Subtask.Agent ?? AgentCatalog.DefaultAgent;
-            var id = idGenerator.Next();
             return new AgentTask
             {
-                Id = id,
+                Id = idGenerator.Next(),
                 RootId = parent.RootId ?? parent.Id,
                 ParentId = parent.Id,
                 SubtaskIndex = entry.Index,
@@ -65,24 +70,33 @@ public sealed class ChildTasks(
                 TimeoutSeconds = entry.Subtask.TimeoutSeconds ?? parent.TimeoutSeconds,
                 MaxAttempts = parent.MaxAttempts,
                 CreatedAt = now,
+                LastSequence = 1,
                 LeaseOwner = instance.Id,
                 LeaseToken = 1,
                 LeaseExpiresAt = now + leaseOptions.Value.Duration,
             };
         }).ToList();
+    }
+
+    /// <summary>Stores children made by <see cref="Build"/>, with their <c>queued</c> events, in one transaction.</summary>
+    public async Task InsertAsync(AgentTask parent, IReadOnlyList<AgentTask> children, CancellationToken cancellationToken)
+    {
+        if (children.Count == 0)
+        {
+            return;
+        }
 
         await using var db = dbFactory.CreateDbContext();
         List<TaskEvent> events = new(children.Count);
         foreach (var child in children)
         {
             db.Tasks.Add(child);
-            child.LastSequence = 1;
             var queued = new TaskEvent
             {
                 TaskId = child.Id,
                 Sequence = 1,
                 Type = TaskEventTypes.Queued,
-                Timestamp = now,
+                Timestamp = child.CreatedAt,
                 DataJson = System.Text.Json.JsonSerializer.Serialize(
                     new { queue = child.Queue, lane = child.Lane, parentId = parent.Id, subtaskIndex = child.SubtaskIndex },
                     System.Text.Json.JsonSerializerOptions.Web),
@@ -93,7 +107,6 @@ public sealed class ChildTasks(
 
         await db.SaveChangesAsync(cancellationToken);
         bus.Publish(events);
-        return children;
     }
 
     /// <summary>

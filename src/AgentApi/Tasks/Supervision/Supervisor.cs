@@ -40,9 +40,9 @@ public sealed partial class Supervisor(
             throw new AgentRunException("invalid_plan", "The task has no subtasks to run.");
         }
 
-        var (tree, created) = await PrepareChildrenAsync(parent, subtasks, cancellationToken);
-        var reporter = new ChildReporter(parentItem, parent.Coordination, tree.Count);
-        var outcomes = await CoordinateAsync(parentItem, parent, tree, created, context, reporter, cancellationToken);
+        var prepared = await PrepareChildrenAsync(parent, subtasks, cancellationToken);
+        var reporter = new ChildReporter(parentItem, parent.Coordination, prepared.Tree.Length);
+        var outcomes = await CoordinateAsync(parentItem, parent, prepared, context, reporter, cancellationToken);
         await reporter.FlushAsync();
 
         if (context.Budget is { IsExceeded: true } budget)
@@ -60,11 +60,11 @@ public sealed partial class Supervisor(
 
     /// <summary>
     /// The children of this parent, one per subtask index: those stored by an earlier attempt, and
-    /// new ones for the rest. New children are stored in chunks, the first small, and each chunk's
-    /// children can start while the next is still being stored, so a large fan-out does not wait
-    /// for every insert before its first child runs.
+    /// new ones for the rest. New children go into their lane at once and are stored in chunks
+    /// meanwhile, the first chunk small. A child's writes wait for its chunk's insert, so the first
+    /// child of a large fan-out runs without waiting for any insert.
     /// </summary>
-    private async Task<(List<Task<AgentTask>> Tree, HashSet<int> Created)> PrepareChildrenAsync(
+    private async Task<Children> PrepareChildrenAsync(
         AgentTask parent,
         List<SubtaskRequest> subtasks,
         CancellationToken cancellationToken)
@@ -81,50 +81,73 @@ public sealed partial class Supervisor(
             SupervisorLog.ReusingChildren(logger, parent.Id, existing.Count, existing.Values.Count(child => child.IsFinished));
         }
 
-        // Continuations run inline when a chunk is stored, so its children reach their lane in
-        // subtask order, which a lane keeps.
-        var pending = missing.ToDictionary(entry => entry.index, _ => new TaskCompletionSource<AgentTask>());
-        var tree = Enumerable.Range(0, subtasks.Count)
-            .Select(index => existing.TryGetValue(index, out var child) ? Task.FromResult(child) : pending[index].Task)
-            .ToList();
+        var created = children.Build(parent, missing, LaneNames.Subagent);
+        var chunks = Chunk(created).ToList();
+        var stored = new Dictionary<int, Task>(created.Count);
+        var inserts = new List<TaskCompletionSource>(chunks.Count);
+        foreach (var chunk in chunks)
+        {
+            var insert = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            inserts.Add(insert);
+            foreach (var child in chunk)
+            {
+                stored[child.SubtaskIndex!.Value] = insert.Task;
+            }
+        }
 
-        _ = StoreInChunksAsync(parent, missing, pending, cancellationToken);
-        return (tree, pending.Keys.ToHashSet());
+        var tree = new AgentTask[subtasks.Count];
+        foreach (var (index, child) in existing)
+        {
+            tree[index] = child;
+        }
+
+        foreach (var child in created)
+        {
+            tree[child.SubtaskIndex!.Value] = child;
+        }
+
+        _ = StoreInChunksAsync(parent, chunks, inserts, cancellationToken);
+        return new Children(tree, stored);
     }
 
+    private static IEnumerable<IReadOnlyList<AgentTask>> Chunk(IReadOnlyList<AgentTask> created)
+    {
+        for (var start = 0; start < created.Count;)
+        {
+            var size = Math.Min(start == 0 ? FirstChunkSize : ChunkSize, created.Count - start);
+            yield return created.Skip(start).Take(size).ToList();
+            start += size;
+        }
+    }
+
+    /// <summary>Stores the chunks one after another. A failure fails that chunk's insert and the inserts of every later chunk.</summary>
     private async Task StoreInChunksAsync(
         AgentTask parent,
-        List<(int Index, SubtaskRequest Subtask)> missing,
-        Dictionary<int, TaskCompletionSource<AgentTask>> pending,
+        List<IReadOnlyList<AgentTask>> chunks,
+        List<TaskCompletionSource> inserts,
         CancellationToken cancellationToken)
     {
-        var stored = 0;
+        var index = 0;
         try
         {
-            while (stored < missing.Count)
+            for (; index < chunks.Count; index++)
             {
-                var size = stored == 0 ? FirstChunkSize : ChunkSize;
-                var chunk = missing.Skip(stored).Take(size).ToList();
-                foreach (var child in await children.CreateAsync(parent, chunk, LaneNames.Subagent, cancellationToken))
-                {
-                    pending[child.SubtaskIndex!.Value].TrySetResult(child);
-                }
-
-                stored += chunk.Count;
+                await children.InsertAsync(parent, chunks[index], cancellationToken);
+                inserts[index].TrySetResult();
             }
         }
         catch (Exception exception)
         {
-            // The children not stored fail their runs, and so the parent's attempt, with this error.
-            foreach (var (index, _) in missing.Skip(stored))
+            // The children not stored end their runs without writing, and their parent's attempt fails with this error.
+            for (; index < chunks.Count; index++)
             {
                 if (exception is OperationCanceledException)
                 {
-                    pending[index].TrySetCanceled(cancellationToken);
+                    inserts[index].TrySetCanceled(cancellationToken);
                 }
                 else
                 {
-                    pending[index].TrySetException(exception);
+                    inserts[index].TrySetException(exception);
                 }
             }
         }
@@ -133,20 +156,20 @@ public sealed partial class Supervisor(
     private async Task<AgentTask[]> CoordinateAsync(
         TaskWorkItem parentItem,
         AgentTask parent,
-        List<Task<AgentTask>> tree,
-        HashSet<int> created,
+        Children prepared,
         AgentRunContext context,
         ChildReporter reporter,
         CancellationToken cancellationToken)
     {
-        var outcomes = new AgentTask[tree.Count];
+        var tree = prepared.Tree;
+        var outcomes = new AgentTask[tree.Length];
         var toRun = new List<int>();
-        for (var index = 0; index < tree.Count; index++)
+        for (var index = 0; index < tree.Length; index++)
         {
             // Children of an earlier attempt are loaded already; new ones are never finished.
-            if (!created.Contains(index) && tree[index].Result.IsFinished)
+            if (!prepared.Stored.ContainsKey(index) && tree[index].IsFinished)
             {
-                outcomes[index] = tree[index].Result;
+                outcomes[index] = tree[index];
             }
             else
             {
@@ -163,16 +186,16 @@ public sealed partial class Supervisor(
         };
         if (decided)
         {
-            var all = await Task.WhenAll(tree);
-            await children.CancelUnstartedAsync(toRun.Select(index => all[index]), "The parent's coordination no longer needs this child.", CancellationToken.None);
-            return await ReloadAsync(parent.Id, outcomes, all, toRun, cancellationToken);
+            await Task.WhenAll(prepared.Stored.Values);
+            await children.CancelUnstartedAsync(toRun.Select(index => tree[index]), "The parent's coordination no longer needs this child.", CancellationToken.None);
+            return await ReloadAsync(parent.Id, outcomes, tree, toRun, cancellationToken);
         }
 
         using var stopSiblings = CancellationTokenSource.CreateLinkedTokenSource(parentItem.CancellationToken);
         var runs = new List<Task<(int Index, AgentTask Outcome)>>(toRun.Count);
         foreach (var index in toRun)
         {
-            runs.Add(RunChildAsync(parentItem, tree[index], index, created.Contains(index), context, stopSiblings.Token, cancellationToken));
+            runs.Add(RunChildAsync(parentItem, tree[index], index, prepared.Stored.GetValueOrDefault(index), context, stopSiblings.Token, cancellationToken));
         }
 
         await foreach (var run in Task.WhenEach(runs))
@@ -198,25 +221,33 @@ public sealed partial class Supervisor(
         return outcomes;
     }
 
+    /// <summary>
+    /// Runs one child. A new child, with <paramref name="stored"/> set, is claimed already and may
+    /// run before its insert commits. When that insert fails, the run ends without writing and this
+    /// throws the insert's error, which fails the parent's attempt.
+    /// </summary>
     private async Task<(int Index, AgentTask Outcome)> RunChildAsync(
         TaskWorkItem parentItem,
-        Task<AgentTask> stored,
+        AgentTask child,
         int index,
-        bool isNew,
+        Task? stored,
         AgentRunContext context,
         CancellationToken stopToken,
         CancellationToken parentToken)
     {
-        var child = await stored;
-
-        // New children are stored claimed; those of an earlier attempt are taken over here.
-        var claimed = isNew ? child : await children.ClaimAsync(child, parentToken);
+        // Children of an earlier attempt are taken over here.
+        var claimed = stored is null ? await children.ClaimAsync(child, parentToken) : child;
         if (claimed.IsFinished)
         {
             return (index, claimed);
         }
 
-        var outcome = await childRunner.RunAsync(parentItem, claimed, context.Budget, stopToken);
+        var outcome = await childRunner.RunAsync(parentItem, claimed, context.Budget, stopToken, stored);
+        if (stored is not null)
+        {
+            await stored;
+        }
+
         return (index, outcome);
     }
 
@@ -231,4 +262,7 @@ public sealed partial class Supervisor(
 
         return outcomes;
     }
+
+    /// <summary>A parent's children by subtask index, and for each new one the insert of its chunk.</summary>
+    private sealed record Children(AgentTask[] Tree, Dictionary<int, Task> Stored);
 }
