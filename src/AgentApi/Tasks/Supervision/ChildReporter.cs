@@ -26,6 +26,4 @@ internal sealed class ChildReporter(TaskWorkItem parentItem, TaskCoordination co
             },
             (finished * 100 / total, $"{finished} of {total} subtasks finished"));
     }
-
-    public Task FlushAsync() => parentItem.Observer?.DrainAsync() ?? Task.CompletedTask;
 }

@@ -43,7 +43,6 @@ public sealed partial class Supervisor(
         var prepared = await PrepareChildrenAsync(parent, subtasks, cancellationToken);
         var reporter = new ChildReporter(parentItem, parent.Coordination, prepared.Tree.Length);
         var outcomes = await CoordinateAsync(parentItem, parent, prepared, context, reporter, cancellationToken);
-        await reporter.FlushAsync();
 
         if (context.Budget is { IsExceeded: true } budget)
         {
