@@ -2,11 +2,16 @@
 # Times one parent with 1,000 children that each take 100 ms on the simulated model, with the
 # subagent lane at 100, so the ideal is 10 waves of 100 ms = 1.0 s. The children's agent uses a
 # model of its own ("Worker", 100 ms); the parent's synthesis uses Default at 0 ms. Runs in
-# embedded mode, or on PostgreSQL when ConnectionStrings__Postgres is set.
+# embedded mode, or on PostgreSQL when ConnectionStrings__Postgres is set. WARMUPS fan-outs of the
+# same size run first (default 8), because the JIT keeps recompiling hot code for the first few
+# thousand children and a long-running service is past that. Then RUNS fan-outs are measured
+# (default 5).
 # Usage: bench/fan-out.sh [CHILDREN] [PORT]
 set -euo pipefail
 children=${1:-1000}
 port=${2:-5391}
+warmups=${WARMUPS:-8}
+runs=${RUNS:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -37,7 +42,7 @@ for _ in $(seq 1 150); do
 done
 curl -sf "http://127.0.0.1:$port/health/ready" > /dev/null || { echo "the service did not start; see the log:" >&2; cat "$work/service.log" >&2; exit 1; }
 
-# A warm-up fan-out first, so the measured one runs on a warm process, as in production.
+# Warm-up fan-outs first, so the measured ones run on a warm process, as in production.
 submit() {
     python3 -c "import json,sys; n=int(sys.argv[1]); print(json.dumps({'input':'Fan out','subtasks':[{'agent':'worker','input':f'child {i}'} for i in range(n)]}))" "$1" \
         | curl -s -X POST "http://127.0.0.1:$port/api/tasks" -H "X-Api-Key: $key" -H 'Content-Type: application/json' -d @- \
@@ -51,12 +56,15 @@ wait_for() {
         sleep 0.05
     done
 }
-wait_for "$(submit $(( children < 200 ? children : 200 )))"
+for _ in $(seq 1 "$warmups"); do
+    wait_for "$(submit "$children")"
+done
 
-id=$(submit "$children")
-wait_for "$id"
-
-python3 - "$task" "$children" <<'PY'
+walls=()
+for run in $(seq 1 "$runs"); do
+    id=$(submit "$children")
+    wait_for "$id"
+    walls+=("$(python3 - "$task" "$children" "$run" <<'PY'
 import json, sys
 from datetime import datetime
 task = json.loads(sys.argv[1]); n = int(sys.argv[2])
@@ -64,5 +72,11 @@ started = datetime.fromisoformat(task["startedAt"]); finished = datetime.fromiso
 wall = (finished - started).total_seconds()
 ideal = (n + 99) // 100 * 0.1
 ok = sum(1 for c in task["children"] if c["status"] == "succeeded")
-print(f"parent {task['status']}: {ok} of {n} children succeeded; wall {wall:.3f} s, ideal {ideal:.1f} s, {100 * (wall - ideal) / ideal:+.1f} %")
+print(f"run {sys.argv[3]}: parent {task['status']}: {ok} of {n} children succeeded; wall {wall:.3f} s, ideal {ideal:.1f} s, {100 * (wall - ideal) / ideal:+.1f} %", file=sys.stderr)
+print(f"{wall:.3f}")
 PY
+)")
+done
+printf '%s\n' "${walls[@]}" | sort -n | awk -v n="$children" '{ w[NR] = $1 } END {
+    ideal = int((n + 99) / 100) * 0.1; m = (NR % 2) ? w[(NR + 1) / 2] : (w[NR / 2] + w[NR / 2 + 1]) / 2
+    printf "median of %d runs: %.3f s, %+.1f %% (fastest %.3f s, slowest %.3f s)\n", NR, m, 100 * (m - ideal) / ideal, w[1], w[NR] }'
