@@ -414,16 +414,10 @@ public sealed class SupervisorTests(ITestOutputHelper output)
         using var client = factory.CreateAuthenticatedClient();
         fake.WhenLastUserMessageContains("slow insert", FakeReply.Text("child done"));
         fake.WhenSystemMessageContains(SynthesisMarker, FakeReply.Text("combined"));
-        await ExecuteSqlAsync(factory, """
-            create function test_slow_child_insert() returns trigger language plpgsql as $$
-            begin
-                if new.parent_id is not null and new.input like 'slow insert%' then
-                    perform pg_sleep(2);
-                end if;
-                return new;
-            end $$;
-            create trigger test_slow_child_insert before insert on tasks
-                for each row execute function test_slow_child_insert();
+        await AddInsertTriggerAsync(factory, "test_slow_child_insert", """
+            if new.parent_id is not null and new.input like 'slow insert%' then
+                perform pg_sleep(2);
+            end if;
             """);
 
         var id = await factory.SubmitAsync(client, new { input = "Fan out", subtasks = new[] { new { input = "slow insert one" } } });
@@ -444,23 +438,48 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task CancelDuringChildInsert_ChildrenStoredCancelled()
+    {
+        await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
+        await using var factory = await StartAsync(fake);
+        using var client = factory.CreateAuthenticatedClient();
+        fake.WhenLastUserMessageContains("slow cancel", FakeReply.Hang());
+        await AddInsertTriggerAsync(factory, "test_slow_cancel_insert", """
+            if new.parent_id is not null and new.input like 'slow cancel%' then
+                perform pg_sleep(0.5);
+            end if;
+            """);
+
+        var id = await factory.SubmitAsync(client, new
+        {
+            input = "Fan out",
+            subtasks = Enumerable.Range(1, 3).Select(n => new { input = $"slow cancel {n}" }).ToArray(),
+        });
+        await fake.WaitForRequestsAsync(3, Timeout);
+        var storedWhenCancelled = await CountChildrenAsync(factory, id);
+        var response = await client.PostAsync($"/api/tasks/{id}/cancel", null);
+        var parent = await AgentApiFactory.WaitForFinishAsync(client, id, Timeout);
+
+        // The insert that was under way when the cancel came still commits, and every child it stored ends cancelled.
+        Assert.Equal(0, storedWhenCancelled);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("cancelled", parent.Status);
+        var statuses = await WaitForChildStatusesAsync(factory, id, expected: 3);
+        Assert.Equal(["cancelled", "cancelled", "cancelled"], statuses);
+    }
+
+    [Fact]
     public async Task RejectedChildInsert_ParentFails()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
         await using var factory = await StartAsync(fake);
         using var client = factory.CreateAuthenticatedClient();
         fake.WhenLastUserMessageContains("rejected", FakeReply.Text("child done", delay: TimeSpan.FromMilliseconds(300)));
-        await ExecuteSqlAsync(factory, """
-            create function test_reject_child_insert() returns trigger language plpgsql as $$
-            begin
-                if new.parent_id is not null then
-                    perform pg_sleep(0.1);
-                    raise exception 'rejected by the test' using errcode = 'check_violation';
-                end if;
-                return new;
-            end $$;
-            create trigger test_reject_child_insert before insert on tasks
-                for each row execute function test_reject_child_insert();
+        await AddInsertTriggerAsync(factory, "test_reject_child_insert", """
+            if new.parent_id is not null then
+                perform pg_sleep(0.1);
+                raise exception 'rejected by the test' using errcode = 'check_violation';
+            end if;
             """);
 
         var id = await factory.SubmitAsync(client, new
@@ -488,12 +507,52 @@ public sealed class SupervisorTests(ITestOutputHelper output)
         Assert.Equal((0, 0), (subagent.Active, subagent.Queued));
     }
 
+    /// <summary>Runs <paramref name="body"/>, PL/pgSQL statements on <c>new</c>, before each row inserted into tasks.</summary>
+    private static Task AddInsertTriggerAsync(AgentApiFactory factory, string name, string body) =>
+        ExecuteSqlAsync(factory, $"""
+            create function {name}() returns trigger language plpgsql as $$
+            begin
+            {body}
+            return new;
+            end $$;
+            create trigger {name} before insert on tasks for each row execute function {name}();
+            """);
+
     private static async Task ExecuteSqlAsync(AgentApiFactory factory, string sql)
     {
         await using var connection = new Npgsql.NpgsqlConnection(factory.PostgresConnectionString);
         await connection.OpenAsync();
         await using var command = new Npgsql.NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Polls the parent's stored children until <paramref name="expected"/> exist and none is queued or running, then returns their statuses.</summary>
+    private static async Task<List<string>> WaitForChildStatusesAsync(AgentApiFactory factory, Guid parentId, int expected)
+    {
+        var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            List<string> statuses = [];
+            await using (var connection = new Npgsql.NpgsqlConnection(factory.PostgresConnectionString))
+            {
+                await connection.OpenAsync();
+                await using var command = new Npgsql.NpgsqlCommand("select status from tasks where parent_id = @parent order by subtask_index", connection);
+                command.Parameters.AddWithValue("parent", parentId);
+                await using var reader = await command.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    statuses.Add(reader.GetString(0));
+                }
+            }
+
+            var settled = statuses.Count == expected && !statuses.Any(status => status is "queued" or "running");
+            if (settled || TimeProvider.System.GetUtcNow() > deadline)
+            {
+                return statuses;
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     private static async Task<long> CountChildrenAsync(AgentApiFactory factory, Guid parentId)

@@ -119,7 +119,10 @@ public sealed partial class Supervisor(
         }
     }
 
-    /// <summary>Stores the chunks one after another. A failure fails that chunk's insert and the inserts of every later chunk.</summary>
+    /// <summary>
+    /// Stores the chunks one after another. A failure fails that chunk's insert and the inserts of
+    /// every later chunk, and a cancelled parent stores no further chunk.
+    /// </summary>
     private async Task StoreInChunksAsync(
         AgentTask parent,
         List<IReadOnlyList<AgentTask>> chunks,
@@ -131,7 +134,10 @@ public sealed partial class Supervisor(
         {
             for (; index < chunks.Count; index++)
             {
-                await children.InsertAsync(parent, chunks[index], cancellationToken);
+                // An insert is not cancelled once it has begun, because a cancel that arrives as it
+                // commits would leave stored children that nothing runs or finishes.
+                cancellationToken.ThrowIfCancellationRequested();
+                await children.InsertAsync(parent, chunks[index], CancellationToken.None);
                 inserts[index].TrySetResult();
             }
         }
