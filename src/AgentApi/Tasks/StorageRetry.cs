@@ -24,16 +24,27 @@ internal static class StorageRetry
             .Build();
 
     /// <summary>
-    /// Returns whether the database could not be reached or could not save for now. A write the
-    /// database rejects for its data (PostgreSQL classes 22 and 23, such as a value too long) is
-    /// not one: retrying it cannot help, and treating it as an outage would leave its task running.
+    /// Returns whether the database could not be reached or could not save for now. The database
+    /// errors are looked for in the whole chain of inner exceptions, because EF Core's execution
+    /// strategy wraps a dropped connection as an InvalidOperationException around a
+    /// DbUpdateException around the PostgresException. A write the database rejects for its data
+    /// (PostgreSQL classes 22 and 23, such as a value too long) is not one, because retrying it
+    /// cannot help and treating it as an outage would leave its task running.
     /// </summary>
     public static bool IsStorageFailure(Exception exception) =>
         !IsRejectedData(exception)
-        && (exception is DbException or DbUpdateException or RetryLimitExceededException or TimeoutException
-            || exception.InnerException is DbException);
+        && (exception is TimeoutException
+            || SelfAndInner(exception).Any(inner => inner is DbException or DbUpdateException or RetryLimitExceededException));
 
-    /// <summary>Returns whether PostgreSQL rejected the data itself (classes 22 and 23), here or in the inner exception.</summary>
+    /// <summary>Returns whether PostgreSQL rejected the data itself (classes 22 and 23), anywhere in the chain of inner exceptions.</summary>
     public static bool IsRejectedData(Exception exception) =>
-        (exception as Npgsql.PostgresException ?? exception.InnerException as Npgsql.PostgresException) is { SqlState: ['2', '2' or '3', ..] };
+        SelfAndInner(exception).OfType<Npgsql.PostgresException>().FirstOrDefault() is { SqlState: ['2', '2' or '3', ..] };
+
+    private static IEnumerable<Exception> SelfAndInner(Exception exception)
+    {
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            yield return current;
+        }
+    }
 }

@@ -29,6 +29,20 @@ public sealed class StorageRetryTests
     }
 
     [Theory]
+    [InlineData("57P01", true)]
+    [InlineData("08006", true)]
+    [InlineData("23505", false)]
+    public void ExecutionStrategyWrapper_ClassifiedByInnermost(string sqlState, bool failure)
+    {
+        // How EF Core's execution strategy reports a connection that PostgreSQL dropped during SaveChanges.
+        var exception = new InvalidOperationException(
+            "An exception has been raised that is likely due to a transient failure.",
+            new DbUpdateException("save failed", new PostgresException("terminated", "FATAL", "FATAL", sqlState)));
+
+        Assert.Equal(failure, StorageRetry.IsStorageFailure(exception));
+    }
+
+    [Theory]
     [InlineData("22021", false)]
     [InlineData("23505", false)]
     [InlineData("08006", true)]
