@@ -109,7 +109,7 @@ public sealed class TaskDispatch(
         if (!dispatcher.Schedule(item))
         {
             item.Completion.TrySetResult();
-            throw new OperationCanceledException("The instance is stopping; the task stays queued for the next one.");
+            throw new InstanceStoppingException("The instance is stopping; the task stays queued for the next one.");
         }
     }
 

@@ -83,7 +83,7 @@ public sealed partial class TaskRunner(
         {
             await FinishTimedOutAsync(item);
         }
-        catch (OperationCanceledException) when (shutdownToken.IsCancellationRequested)
+        catch (OperationCanceledException exception) when (shutdownToken.IsCancellationRequested || exception is InstanceStoppingException)
         {
             await ReturnToQueueAsync(item);
             TasksLog.InterruptedByShutdown(logger, item.Task.Id, item.Task.Attempts);

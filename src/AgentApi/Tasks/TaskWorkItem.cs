@@ -90,6 +90,9 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
     /// </summary>
     public bool StartsWithoutWaiting => Task.ParentId is not null && MayFinishOutsideLane;
 
+    /// <summary>Whether the lane handed this item back unstarted because the instance is stopping.</summary>
+    public bool HandedBackAtShutdown { get; private set; }
+
     /// <summary>The storing of a success that goes on after the attempt gave back its slot; null otherwise.</summary>
     internal Task? Finishing { get; set; }
 
@@ -136,6 +139,8 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
 
     protected internal override void OnRemoved(LaneRemovalReason reason)
     {
+        HandedBackAtShutdown = reason == LaneRemovalReason.Shutdown;
+
         // Completes once the removal is stored, so whoever waits for the item (a parent waiting
         // for its child) reads the final state.
         _ = _runner.OnRemovedFromLane(this, reason).ContinueWith(

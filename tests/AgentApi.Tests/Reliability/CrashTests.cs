@@ -165,6 +165,53 @@ public sealed class CrashTests(ITestOutputHelper output)
         Assert.All(slow, id => Assert.Equal(2, started[id]));
     }
 
+    [Fact]
+    public async Task Sigterm_DuringFanOut_ParentRunsAgain()
+    {
+        var database = new ReliabilityDatabase(await PostgresServer.CreateDatabaseAsync());
+        Dictionary<string, string?> overrides = new()
+        {
+            // Two children run and end inside the grace period, and the four that wait are handed back.
+            ["Lanes:subagent:MaxConcurrent"] = "2",
+            ["Dispatcher:ShutdownGracePeriod"] = "00:00:04",
+            ["Models:Fast:Provider"] = "simulated",
+            ["Models:Fast:LatencyMs"] = "1000",
+        };
+
+        Guid parentId;
+        await using (var first = await ServiceProcess.StartAsync(Settings(database, overrides)))
+        {
+            using var client = first.CreateClient(AgentApiFactory.AdminKey);
+            parentId = await SubmitAsync(client, new
+            {
+                input = "Fan out, then stop",
+                subtasks = Enumerable.Range(1, 6).Select(n => new { agent = "fast", input = $"part {n}" }).ToArray(),
+            });
+            await ReliabilityDatabase.WaitUntilAsync(
+                async () => await database.CountAsync("select count(*) from tasks where parent_id is not null and status = 'running'") == 2,
+                TimeSpan.FromSeconds(30),
+                "two running children");
+
+            var exitCode = await first.TerminateAsync(TimeSpan.FromSeconds(30));
+            Assert.True(exitCode == 0, $"exit code {exitCode}\n{first.LogTail()}");
+        }
+
+        // The stop did not count as a failure of the parent, which waits unfinished for the next start.
+        Assert.Equal(1, await database.CountAsync($"select count(*) from tasks where id = '{parentId}' and status = 'queued'"));
+        var doneBeforeStop = await database.ChildrenAsync(parentId, "succeeded");
+        Assert.Equal(2, doneBeforeStop.Count);
+
+        await using var second = await ServiceProcess.StartAsync(Settings(database, overrides));
+        await ReliabilityDatabase.WaitUntilAsync(
+            async () => await database.UnfinishedAsync() == 0, TimeSpan.FromSeconds(60), "the fan-out to finish after the restart");
+
+        Assert.Equal(new Dictionary<string, long> { ["succeeded"] = 7 }, await database.StatusCountsAsync());
+        Assert.Equal(2, await database.CountAsync($"select attempts from tasks where id = '{parentId}'"));
+        Assert.Equal(0, await database.CountAsync(
+            $"select count(*) from task_events where task_id = '{parentId}' and data_json like '%model_timeout%'"));
+        Assert.All((await database.StartedCountsAsync(doneBeforeStop)).Values, count => Assert.Equal(1, count));
+    }
+
     private static async Task SetLaneAsync(HttpClient client, string lane, int limit)
     {
         using var response = await client.PutAsJsonAsync($"/api/lanes/{lane}", new { maxConcurrent = limit });

@@ -33,6 +33,10 @@ public sealed partial record ModelFailure(bool IsTransient, int? StatusCode, Tim
                     ? FromStatus((int)status, retryAfter: null, http.Message)
                     : new ModelFailure(true, null, null, "model_unavailable", $"The model endpoint could not be reached: {http.Message}");
 
+            // Not the model's doing: the attempt goes back to its queue instead.
+            case Lanes.InstanceStoppingException:
+                return null;
+
             case OperationCanceledException when !callerToken.IsCancellationRequested:
             case TimeoutException:
                 return new ModelFailure(true, null, null, "model_timeout", "The model request timed out.");

@@ -29,10 +29,15 @@ public sealed class ChildRunner(
         // On the parent's slot when the parent runs in the child's lane, so a full lane cannot deadlock.
         if (!dispatcher.Schedule(item, holder: parentItem))
         {
-            throw new OperationCanceledException("The instance is stopping; the child runs again with its parent's next attempt.");
+            throw new InstanceStoppingException("The instance is stopping; the child runs again with its parent's next attempt.");
         }
 
         await item.Completion.Task;
+        if (item.HandedBackAtShutdown)
+        {
+            throw new InstanceStoppingException("The instance stopped before this child started; it runs with its parent's next attempt.");
+        }
+
         if (item.Outcome is { } outcome)
         {
             return outcome;

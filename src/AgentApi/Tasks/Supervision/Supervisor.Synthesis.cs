@@ -62,7 +62,7 @@ public sealed partial class Supervisor
             cancellationToken);
         if (!dispatcher.Schedule(synthesis, holder: parentItem))
         {
-            throw new OperationCanceledException("The instance is stopping; the synthesis runs with the parent's next attempt.");
+            throw new InstanceStoppingException("The instance is stopping; the synthesis runs with the parent's next attempt.");
         }
 
         var result = await synthesis.Result;
