@@ -48,22 +48,31 @@ submit() {
         | curl -s -X POST "http://127.0.0.1:$port/api/tasks" -H "X-Api-Key: $key" -H 'Content-Type: application/json' -d @- \
         | sed -E 's/.*"id":"([^"]+)".*/\1/'
 }
+# Follows the task's event stream, which ends after its final event, then reads the task once.
+# Polling GET /api/tasks/{id} instead would load and serialize all its children about 20 times a
+# second on the service's cores while it runs the fan-out being measured.
 wait_for() {
-    for _ in $(seq 1 3000); do
-        task=$(curl -s "http://127.0.0.1:$port/api/tasks/$1" -H "X-Api-Key: $key")
-        status=$(sed -E 's/.*"id":"'"$1"'","status":"([^"]+)".*/\1/' <<< "$task")
-        case "$status" in succeeded|failed|cancelled|timed_out) return ;; esac
-        sleep 0.05
-    done
+    curl -sN --max-time 300 "http://127.0.0.1:$port/api/tasks/$1/events" \
+        -H "X-Api-Key: $key" -H 'Accept: text/event-stream' > /dev/null
+    task=$(curl -s "http://127.0.0.1:$port/api/tasks/$1" -H "X-Api-Key: $key")
 }
 for _ in $(seq 1 "$warmups"); do
     wait_for "$(submit "$children")"
 done
 
+# Prints the service's CPU time so far (user plus system) in clock ticks.
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$pid/stat"
+}
+ticks_per_second=$(getconf CLK_TCK)
+
 walls=()
 for run in $(seq 1 "$runs"); do
+    cpu_before=$(cpu_ticks)
     id=$(submit "$children")
     wait_for "$id"
+    cpu_after=$(cpu_ticks)
+    echo "run $run: service CPU $(awk -v t=$((cpu_after - cpu_before)) -v hz="$ticks_per_second" 'BEGIN { printf "%.2f", t / hz }') s from submission to the final event, load average $(cut -d' ' -f1 /proc/loadavg)" >&2
     walls+=("$(python3 - "$task" "$children" "$run" <<'PY'
 import json, sys
 from datetime import datetime
@@ -80,3 +89,4 @@ done
 printf '%s\n' "${walls[@]}" | sort -n | awk -v n="$children" '{ w[NR] = $1 } END {
     ideal = int((n + 99) / 100) * 0.1; m = (NR % 2) ? w[(NR + 1) / 2] : (w[NR / 2] + w[NR / 2 + 1]) / 2
     printf "median of %d runs: %.3f s, %+.1f %% (fastest %.3f s, slowest %.3f s)\n", NR, m, 100 * (m - ideal) / ideal, w[1], w[NR] }'
+echo "service peak resident memory: $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$pid/status"), now $(awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$pid/status")"
