@@ -1,9 +1,13 @@
+using System.Runtime.InteropServices;
+
 namespace AgentApi.Lanes;
 
 /// <summary>
-/// One lane's state. Every field is guarded by <see cref="Sync"/>. Waiting items are kept per
-/// priority level, oldest first. An item whose session is busy waits in its session's queue
-/// instead, so that it cannot overtake earlier work of the same session.
+/// One lane's state. Waiting items are kept per priority level, oldest first. An item whose
+/// session is busy waits in its session's queue instead, so that it cannot overtake earlier work
+/// of the same session. Fields and properties are guarded by <see cref="Sync"/> unless their
+/// comment states otherwise. Schedulers of items without a session key append to the levels and
+/// update the counters in <see cref="LaneCounters"/> without taking the lock.
 /// </summary>
 internal sealed class Lane(string name, int limit)
 {
@@ -22,23 +26,84 @@ internal sealed class Lane(string name, int limit)
     private int _recentWaitNext;
     private int _recentWaitCount;
 
+    private LaneCounters _counters = new() { Limit = limit };
+
     public string Name { get; } = name;
 
-    public int Limit { get; set; } = limit;
+    /// <summary>Items that may run at once. Read without the lock.</summary>
+    public int Limit => Volatile.Read(ref _counters.Limit);
 
-    /// <summary>Slots in use: runners that hold a slot, whether or not they have taken an item yet.</summary>
-    public int Slots { get; set; }
+    /// <summary>Slots in use: runners that hold a slot, whether or not they have taken an item yet. Read without the lock.</summary>
+    public int Slots => Volatile.Read(ref _counters.Slots);
 
-    /// <summary>Items waiting and not removed.</summary>
-    public int Waiting { get; set; }
+    /// <summary>Items that started running, borrowed ones included.</summary>
+    public long Started { get; set; }
 
-    public long NextSequence { get; set; }
+    /// <summary>
+    /// Items waiting and not removed: those scheduled, less those that started or were removed.
+    /// Removals and schedules are counted without the lock, so this is exact only when no
+    /// Schedule call is under way.
+    /// </summary>
+    public int Waiting
+    {
+        get
+        {
+            // Read before the count of scheduled items, which only grows, so that the result is never negative.
+            var removed = Volatile.Read(ref _counters.Removed);
+            var started = Started;
+            return (int)(Volatile.Read(ref _counters.Scheduled) - started - removed);
+        }
+    }
 
     public long Completed { get; set; }
 
     public long Failed { get; set; }
 
     public int RunningCount { get; private set; }
+
+    /// <summary>Sets the limit with a full fence. Callers also hold the lock, so that a snapshot reads one limit.</summary>
+    public int ExchangeLimit(int limit) => Interlocked.Exchange(ref _counters.Limit, limit);
+
+    /// <summary>Takes a slot when one is free. Lock-free, and a full fence.</summary>
+    public bool TryReserveSlot()
+    {
+        var slots = Volatile.Read(ref _counters.Slots);
+        while (slots < Volatile.Read(ref _counters.Limit))
+        {
+            var seen = Interlocked.CompareExchange(ref _counters.Slots, slots + 1, slots);
+            if (seen == slots)
+            {
+                return true;
+            }
+
+            slots = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>Gives back a runner's slot. A full fence.</summary>
+    public void ReleaseSlot() => Interlocked.Decrement(ref _counters.Slots);
+
+    /// <summary>Counts a scheduled item and returns its sequence number, starting at 1. Lock-free.</summary>
+    public long NextSequence() => Interlocked.Increment(ref _counters.Scheduled);
+
+    /// <summary>Counts a scheduled item that left without starting. Lock-free.</summary>
+    public void CountRemoved() => Interlocked.Increment(ref _counters.Removed);
+
+    /// <summary>True when a level's queue of arrivals contains an item, removed ones included. Lock-free.</summary>
+    public bool HasArrivals()
+    {
+        foreach (var level in Ready)
+        {
+            if (level.HasArrivals)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public void AddRunning(LaneWorkItem item)
     {
@@ -112,6 +177,33 @@ internal sealed class Lane(string name, int limit)
 
     private static double Percentile(double[] sorted, double quantile) =>
         sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)];
+}
+
+/// <summary>
+/// The counters that schedulers use without the lane's lock, each group on a cache line of its
+/// own. Every Schedule call writes the scheduled count. It also reads the slots and the limit,
+/// which change only when a runner starts or stops or the limit changes. The lock's holders write
+/// other lines for every item, and sharing one of those would move it between cores every item.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 3 * CacheLineSize)]
+internal struct LaneCounters
+{
+    /// <summary>128 bytes rather than one 64-byte line, because processors may prefetch lines in adjacent pairs.</summary>
+    private const int CacheLineSize = 128;
+
+    /// <summary>Items scheduled so far, which is also the last sequence number handed out.</summary>
+    [FieldOffset(CacheLineSize)]
+    public long Scheduled;
+
+    [FieldOffset(2 * CacheLineSize)]
+    public int Slots;
+
+    [FieldOffset(2 * CacheLineSize + 4)]
+    public int Limit;
+
+    /// <summary>Items that were counted as scheduled and left without starting.</summary>
+    [FieldOffset(2 * CacheLineSize + 8)]
+    public long Removed;
 }
 
 /// <summary>The work of one session key in one lane: at most one item ready or running, the rest pending in order.</summary>

@@ -87,17 +87,58 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             return false;
         }
 
-        if (item.CancellationToken.CanBeCanceled)
+        return item.SessionKey is null && (holder is null || holder.Lane != item.Lane)
+            ? ScheduleWithoutLock(lane, item)
+            : ScheduleLocked(lane, item, holder);
+    }
+
+    /// <summary>
+    /// Schedules an item that has no session key and no holder in its lane without the lane's
+    /// lock. The item is counted, dated and appended to its level's queue, and a runner is started
+    /// only when the lane has a free slot.
+    /// </summary>
+    private bool ScheduleWithoutLock(Lane lane, LaneWorkItem item)
+    {
+        // An item that ran or left before is ignored, as under the lock, and not counted.
+        if (!item.IsWaiting)
         {
-            // Registered first: a token that has already fired removes the item right here.
-            item.CancellationRegistration = item.CancellationToken.UnsafeRegister(
-                static state =>
-                {
-                    var (dispatcher, lane, item) = ((LaneDispatcher, Lane, LaneWorkItem))state!;
-                    dispatcher.Remove(lane, item, LaneRemovalReason.Cancelled);
-                },
-                (this, lane, item));
+            return true;
         }
+
+        // Counted and dated before the cancellation callback exists, so that Remove always finds the item counted.
+        item.EnqueuedTimestamp = _timeProvider.GetTimestamp();
+        item.Sequence = lane.NextSequence();
+        RegisterCancellation(lane, item);
+        if (!item.IsWaiting)
+        {
+            // The token had fired already, and the callback has removed the item.
+            return true;
+        }
+
+        lane.Ready[(int)item.Priority].Add(item);
+
+        // The enqueue above is a full fence, and StopAsync sets _stopping before it drains the
+        // queues under the lock, so either this read sees the flag or the drain sees the item.
+        if (_stopping && item.TryMarkRemoved())
+        {
+            lane.CountRemoved();
+            item.CancellationRegistration.Dispose();
+            return false;
+        }
+
+        // Read after the enqueue. A runner gives back its slot before it looks at the queues
+        // again, so either this call sees the free slot or that runner sees the item.
+        if (lane.TryReserveSlot())
+        {
+            StartRunner(lane);
+        }
+
+        return true;
+    }
+
+    private bool ScheduleLocked(Lane lane, LaneWorkItem item, LaneWorkItem? holder)
+    {
+        RegisterCancellation(lane, item);
 
         // Read before the lock, so that the lock is held as briefly as possible.
         var scheduledAt = _timeProvider.GetTimestamp();
@@ -117,19 +158,19 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
                 return false;
             }
 
-            item.Sequence = ++lane.NextSequence;
+            item.Sequence = lane.NextSequence();
             item.EnqueuedTimestamp = scheduledAt;
 
             if (holder is not null && holder.Lane == item.Lane && holder.IsRunningIn == lane && item.TryMarkRunning())
             {
                 item.Borrowed = true;
+                lane.Started++;
                 lane.AddRunning(item);
                 _ = RunBorrowedAsync(lane, item);
                 return true;
             }
 
-            lane.Waiting++;
-            startRunner = Enqueue(lane, item) && TryReserveSlot(lane);
+            startRunner = Enqueue(lane, item) && lane.TryReserveSlot();
         }
 
         if (startRunner)
@@ -138,6 +179,23 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
 
         return true;
+    }
+
+    private void RegisterCancellation(Lane lane, LaneWorkItem item)
+    {
+        if (!item.CancellationToken.CanBeCanceled)
+        {
+            return;
+        }
+
+        // A token that has already fired removes the item right here.
+        item.CancellationRegistration = item.CancellationToken.UnsafeRegister(
+            static state =>
+            {
+                var (dispatcher, lane, item) = ((LaneDispatcher, Lane, LaneWorkItem))state!;
+                dispatcher.Remove(lane, item, LaneRemovalReason.Cancelled);
+            },
+            (this, lane, item));
     }
 
     /// <summary>Changes a lane's limit at once. Returns false when the lane is not declared.</summary>
@@ -153,10 +211,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         var runnersToStart = 0;
         lock (lane.Sync)
         {
-            oldLimit = lane.Limit;
-            lane.Limit = limit;
-            var ready = lane.Ready.Sum(heap => heap.Count);
-            while (ready-- > 0 && TryReserveSlot(lane))
+            // The exchange is a full fence. A scheduler that read the old limit after its enqueue
+            // started no runner, so its item is counted below.
+            oldLimit = lane.ExchangeLimit(limit);
+            var ready = lane.Ready.Sum(level => level.Count);
+            while (ready-- > 0 && lane.TryReserveSlot())
             {
                 runnersToStart++;
             }
@@ -258,17 +317,6 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         return true;
     }
 
-    private static bool TryReserveSlot(Lane lane)
-    {
-        if (lane.Slots >= lane.Limit)
-        {
-            return false;
-        }
-
-        lane.Slots++;
-        return true;
-    }
-
     private void StartRunner(Lane lane) =>
         ThreadPool.UnsafeQueueUserWorkItem(
             static state => _ = state.Dispatcher.RunAsync(state.Lane),
@@ -279,12 +327,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     private async Task RunAsync(Lane lane)
     {
         var startedAt = _timeProvider.GetTimestamp();
-        LaneWorkItem? item;
-        lock (lane.Sync)
-        {
-            item = TakeNextOrFreeSlot(lane, startedAt);
-        }
-
+        var item = TakeNextOrExit(lane, finished: null, succeeded: false, startedAt);
         if (item is null)
         {
             return;
@@ -309,14 +352,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             var now = _timeProvider.GetTimestamp();
             RecordFinished(lane, startedAt, now, succeeded);
 
-            // One lock per item: the item that just finished is recorded as the next is taken.
-            LaneWorkItem? next;
-            lock (lane.Sync)
-            {
-                CompleteLocked(lane, item, succeeded);
-                next = TakeNextOrFreeSlot(lane, now);
-            }
-
+            var next = TakeNextOrExit(lane, item, succeeded, now);
             SignalIfDrained();
             if (next is null)
             {
@@ -329,16 +365,52 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     }
 
     /// <summary>
+    /// Records the item that finished, if any, and takes the next item for a runner under one
+    /// lock. Returns null once the runner has given back its slot.
+    /// </summary>
+    private LaneWorkItem? TakeNextOrExit(Lane lane, LaneWorkItem? finished, bool succeeded, long now)
+    {
+        while (true)
+        {
+            LaneWorkItem? next;
+            lock (lane.Sync)
+            {
+                if (finished is not null)
+                {
+                    CompleteLocked(lane, finished, succeeded);
+                    finished = null;
+                }
+
+                next = TakeNextOrFreeSlot(lane, now);
+            }
+
+            if (next is not null)
+            {
+                return next;
+            }
+
+            // The slot was given back with a full fence. A scheduler that appended an item after
+            // the look above and read the slots before the release started no runner, so look
+            // again, and take the slot back if an item arrived.
+            if (_stopping || !lane.HasArrivals() || !lane.TryReserveSlot())
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>
     /// Takes the next item for a runner, or gives back the runner's slot and returns null. A taken
     /// item is counted as running under the lock, so StopAsync cannot read zero while an item is
-    /// about to run. Under the lane's lock.
+    /// about to run. Under the lane's lock, so that Remove, which may make a session's item ready,
+    /// sees the slot given back.
     /// </summary>
     private LaneWorkItem? TakeNextOrFreeSlot(Lane lane, long now)
     {
         var item = lane.Slots > lane.Limit || _stopping ? null : TakeNext(lane, now);
         if (item is null)
         {
-            lane.Slots--;
+            lane.ReleaseSlot();
         }
 
         return item;
@@ -464,10 +536,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
 
         bestLevel!.Take(best);
-        lane.Waiting--;
+        lane.Started++;
         lane.AddRunning(best);
 
-        var waitMs = (now - best.EnqueuedTimestamp) / _timestampTicksPerMillisecond;
+        // A scheduler may date an item after the runner read the clock and before it took the lock.
+        var waitMs = Math.Max(0, now - best.EnqueuedTimestamp) / _timestampTicksPerMillisecond;
         lane.RecordWait(waitMs);
         _metrics?.RecordWait(lane.Name, waitMs);
         return best;
@@ -523,12 +596,12 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
 
             if (item.Sequence != 0)
             {
-                lane.Waiting--;
+                lane.CountRemoved();
 
                 // A removed item that held its session's place lets the next one of the session go.
                 if (item.SessionKey is { } key && !item.InSessionPending)
                 {
-                    startRunner = ReleaseSession(lane, key) && TryReserveSlot(lane);
+                    startRunner = ReleaseSession(lane, key) && lane.TryReserveSlot();
                 }
             }
         }
@@ -554,7 +627,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
     }
 
-    /// <summary>Marks every waiting item removed and returns them. Under the lane's lock.</summary>
+    /// <summary>Marks every waiting item removed, counts them and returns them. Under the lane's lock.</summary>
     private static List<LaneWorkItem> DrainWaiting(Lane lane)
     {
         List<LaneWorkItem> drained = [];
@@ -580,7 +653,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             }
         }
 
-        lane.Waiting = 0;
+        foreach (var _ in drained)
+        {
+            lane.CountRemoved();
+        }
+
         return drained;
     }
 }

@@ -1,17 +1,33 @@
+using System.Collections.Concurrent;
+
 namespace AgentApi.Lanes;
 
 /// <summary>
 /// The waiting items of one priority level of a lane, oldest first. New items arrive in sequence
-/// order and go to a plain queue. An item released from its session's queue is older than items
-/// behind it, so it goes to a small heap. The oldest item is the older of the two heads.
+/// order and go to a concurrent queue, which schedulers append to without the lane's lock. An item
+/// released from its session's queue is older than items behind it, so it goes to a small heap.
+/// The oldest item is the older of the two heads. Everything but <see cref="Add"/> and
+/// <see cref="HasArrivals"/> runs under the lane's lock, so the queue has one reader at a time.
 /// </summary>
 internal sealed class LaneLevel
 {
-    private readonly Queue<LaneWorkItem> _arrivals = new();
+    private readonly ConcurrentQueue<LaneWorkItem> _arrivals = new();
     private readonly PriorityQueue<LaneWorkItem, long> _released = new();
 
-    public int Count => _arrivals.Count + _released.Count;
+    /// <summary>
+    /// The first arrival, already taken out of the queue and not yet run. ConcurrentQueue.TryPeek
+    /// stops the queue from reusing its storage, so the level dequeues the head into this field
+    /// instead of peeking.
+    /// </summary>
+    private LaneWorkItem? _head;
 
+    /// <summary>Items in the level, removed ones included.</summary>
+    public int Count => _arrivals.Count + (_head is null ? 0 : 1) + _released.Count;
+
+    /// <summary>True when the queue of arrivals contains an item. Lock-free.</summary>
+    public bool HasArrivals => !_arrivals.IsEmpty;
+
+    /// <summary>Appends a new item. Lock-free, because schedulers call it without the lane's lock.</summary>
     public void Add(LaneWorkItem item) => _arrivals.Enqueue(item);
 
     public void AddReleased(LaneWorkItem item) => _released.Enqueue(item, item.Sequence);
@@ -19,25 +35,11 @@ internal sealed class LaneLevel
     /// <summary>Returns the oldest waiting item without taking it, dropping removed items on the way.</summary>
     public LaneWorkItem? PeekOldest()
     {
+        var first = PeekArrival();
         if (_released.Count == 0)
         {
             // In the usual case no item released from a session waits, so the oldest is the first arrival.
-            while (_arrivals.TryPeek(out var oldest))
-            {
-                if (oldest.IsWaiting)
-                {
-                    return oldest;
-                }
-
-                _arrivals.Dequeue();
-            }
-
-            return null;
-        }
-
-        while (_arrivals.TryPeek(out var arrival) && !arrival.IsWaiting)
-        {
-            _arrivals.Dequeue();
+            return first;
         }
 
         while (_released.TryPeek(out var released, out _) && !released.IsWaiting)
@@ -45,7 +47,6 @@ internal sealed class LaneLevel
             _released.Dequeue();
         }
 
-        var first = _arrivals.Count > 0 ? _arrivals.Peek() : null;
         var second = _released.Count > 0 ? _released.Peek() : null;
         return (first, second) switch
         {
@@ -58,9 +59,9 @@ internal sealed class LaneLevel
     /// <summary>Takes the item that <see cref="PeekOldest"/> returned.</summary>
     public void Take(LaneWorkItem item)
     {
-        if (_arrivals.Count > 0 && ReferenceEquals(_arrivals.Peek(), item))
+        if (ReferenceEquals(_head, item))
         {
-            _arrivals.Dequeue();
+            _head = null;
         }
         else
         {
@@ -69,11 +70,26 @@ internal sealed class LaneLevel
     }
 
     /// <summary>Every item of the level, removed ones included, in no particular order.</summary>
-    public IEnumerable<LaneWorkItem> Items => _arrivals.Concat(_released.UnorderedItems.Select(entry => entry.Element));
+    public IEnumerable<LaneWorkItem> Items
+    {
+        get
+        {
+            // Enumerating a ConcurrentQueue keeps its storage from being reused, which is why only
+            // the long-wait log enumerates the items.
+            var arrivals = _head is null ? _arrivals : _arrivals.Prepend(_head);
+            return arrivals.Concat(_released.UnorderedItems.Select(entry => entry.Element));
+        }
+    }
 
     /// <summary>Empties the level and returns its items, removed ones included.</summary>
     public IEnumerable<LaneWorkItem> DrainAll()
     {
+        if (_head is { } head)
+        {
+            _head = null;
+            yield return head;
+        }
+
         while (_arrivals.TryDequeue(out var arrival))
         {
             yield return arrival;
@@ -83,5 +99,29 @@ internal sealed class LaneLevel
         {
             yield return released;
         }
+    }
+
+    private LaneWorkItem? PeekArrival()
+    {
+        if (_head is { } head)
+        {
+            if (head.IsWaiting)
+            {
+                return head;
+            }
+
+            _head = null;
+        }
+
+        while (_arrivals.TryDequeue(out var arrival))
+        {
+            if (arrival.IsWaiting)
+            {
+                _head = arrival;
+                return arrival;
+            }
+        }
+
+        return null;
     }
 }

@@ -104,6 +104,43 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         Assert.Equal(0, Snapshot().Queued);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task Schedule_ManyThreads_RunsEveryItemWithinLimit(int limit)
+    {
+        const int threads = 8;
+        const int itemsPerThread = 1_000;
+        const int burst = 4;
+        CreateDispatcher(limit);
+        var recorder = new StartRecorder();
+
+        // Synchronous items in short bursts make the runners run dry and give back their slots
+        // while other threads schedule, so runners stop and start often. An item that no runner
+        // picks up never starts, and the wait below times out.
+        var batches = Enumerable.Range(0, threads)
+            .Select(thread => Enumerable.Range(0, itemsPerThread)
+                .Select(i => NewItem($"item-{thread}-{i}", recorder: recorder, body: i % 8 == 7 ? YieldOnceAsync : null))
+                .ToList())
+            .ToList();
+        await Task.WhenAll(batches.Select(batch => Task.Run(() =>
+        {
+            foreach (var chunk in batch.Chunk(burst))
+            {
+                ScheduleAll(chunk);
+                Thread.Yield();
+            }
+        }))).WaitAsync(TestTimeout);
+
+        await Task.WhenAll(batches.SelectMany(batch => batch).Select(item => item.Finished)).WaitAsync(TestTimeout);
+        await WaitUntilAsync(() => Snapshot().Completed == threads * itemsPerThread, "every item is counted as completed");
+
+        Assert.InRange(recorder.MaxConcurrent, 1, limit);
+        Assert.Equal(threads * itemsPerThread, recorder.Order.Count);
+        Assert.Equal(0, Snapshot().Active);
+        Assert.Equal(0, Snapshot().Queued);
+    }
+
     [Fact]
     public async Task Schedule_AllWaiting_TakesHighThenDefaultThenLow()
     {
@@ -834,6 +871,51 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         Assert.True(stubborn.ShutdownToken.IsCancellationRequested);
         Assert.False(await stubborn.Finished.WaitAsync(TestTimeout));
         Assert.Single(_logs.Entries, entry => entry.EventId.Id == GraceExpiredEventId);
+    }
+
+    [Fact]
+    public async Task StopAsync_WhileThreadsSchedule_AccountsForEveryItem()
+    {
+        const int threads = 4;
+        const int itemsPerThread = 2_000;
+        CreateDispatcher(limit: 2);
+        var accepted = new ConcurrentQueue<TestWorkItem>();
+        var rejected = new ConcurrentQueue<TestWorkItem>();
+        var batches = Enumerable.Range(0, threads)
+            .Select(thread => Enumerable.Range(0, itemsPerThread).Select(i => NewItem($"item-{thread}-{i}")).ToList())
+            .ToList();
+        using var halfScheduled = new CountdownEvent(threads);
+
+        var schedulers = batches.Select(batch => Task.Run(() =>
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (i == batch.Count / 2)
+                {
+                    halfScheduled.Signal();
+                }
+
+                (Dispatcher.Schedule(batch[i]) ? accepted : rejected).Enqueue(batch[i]);
+            }
+        })).ToList();
+        Assert.True(halfScheduled.Wait(TestTimeout), "The scheduling threads did not reach half of their items.");
+        var stop = Dispatcher.StopAsync();
+        await Task.WhenAll(schedulers).WaitAsync(TestTimeout);
+        await stop.WaitAsync(TestTimeout);
+
+        // An accepted item either ran once or was handed back once. A rejected one did neither.
+        Assert.Equal(threads * itemsPerThread, accepted.Count + rejected.Count);
+        foreach (var item in accepted)
+        {
+            Assert.True(item.StartCount + item.Removals.Count == 1, $"{item.Id} started {item.StartCount} times and was removed {item.Removals.Count} times.");
+            Assert.All(item.Removals, reason => Assert.Equal(LaneRemovalReason.Shutdown, reason));
+        }
+
+        Assert.All(rejected, item => Assert.False(item.HasStarted));
+        Assert.All(rejected, item => Assert.Empty(item.Removals));
+        Assert.Equal(0, Snapshot().Queued);
+        Assert.Equal(0, Snapshot().Active);
+        Assert.Equal(accepted.Count(item => item.HasStarted), Snapshot().Completed);
     }
 
     [Fact]
