@@ -23,7 +23,8 @@ internal static class BenchmarkReport
         var deliveredPerSecond = deliveryTime > TimeSpan.Zero ? received.Received / deliveryTime.TotalSeconds : 0;
 
         Console.WriteLine();
-        Console.WriteLine($"mode        {options.SubscribeMethod}: {service.Timing.MeasuredSends:N0} group sends carried the measured events, {Average(published.Published, service.Timing.MeasuredSends)} events each");
+        var timing = service.Timing;
+        Console.WriteLine($"mode        {options.SubscribeMethod}: {timing.MeasuredSends:N0} group sends started with {timing.MeasuredEventsSent:N0} measured events, {Average(timing.MeasuredEventsSent, timing.MeasuredSends)} events each");
         PrintDelivery(service, published, received, deliveryTime, deliveredPerSecond);
         PrintCosts(options, service, received, serviceUsage, cpuPressure);
 

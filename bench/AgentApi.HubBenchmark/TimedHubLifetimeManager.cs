@@ -25,6 +25,7 @@ internal sealed class TimedHubLifetimeManager(DefaultHubLifetimeManager<TaskHub>
     private readonly ConcurrentDictionary<string, int> _groupSizes = new(StringComparer.Ordinal);
     private long _deliveriesWritten;
     private long _measuredSends;
+    private long _measuredEventsSent;
     private readonly LongHistogram _started = new(MaxMicroseconds, numberOfSignificantValueDigits: 3);
     private readonly LongHistogram _written = new(MaxMicroseconds, numberOfSignificantValueDigits: 3);
 
@@ -37,6 +38,9 @@ internal sealed class TimedHubLifetimeManager(DefaultHubLifetimeManager<TaskHub>
 
     /// <summary>Group sends that carried at least one measured event: one per event, or one per batch.</summary>
     public long MeasuredSends => Interlocked.Read(ref _measuredSends);
+
+    /// <summary>Measured events in those group sends, counted when each send started.</summary>
+    public long MeasuredEventsSent => Interlocked.Read(ref _measuredEventsSent);
 
     /// <summary>From the publish call to the start of the group send, in milliseconds.</summary>
     public LatencySummary SendStarted
@@ -73,6 +77,7 @@ internal sealed class TimedHubLifetimeManager(DefaultHubLifetimeManager<TaskHub>
 
         var members = _groupSizes.GetValueOrDefault(groupName);
         Interlocked.Increment(ref _measuredSends);
+        Interlocked.Add(ref _measuredEventsSent, published.Count);
         Record(_started, published);
         if (send.IsCompletedSuccessfully)
         {
