@@ -3,6 +3,7 @@ using System.Runtime;
 using HdrHistogram;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentApi.HubBenchmark;
 
@@ -146,6 +147,7 @@ internal sealed class SubscriberPool : ISubscribers
                     options.Transports = HttpTransportType.WebSockets;
                     options.Headers["X-Api-Key"] = apiKey;
                 })
+                .AddJsonProtocol(options => options.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ReceivedEventJsonContext.Default))
                 .Build();
             if (batched)
             {
@@ -215,32 +217,5 @@ internal sealed class SubscriberPool : ISubscribers
             LastReceivedAt = now;
             Volatile.Write(ref Received, Received + 1);
         }
-    }
-
-    /// <summary>
-    /// The <c>taskEvent</c> payload, and each item of a <c>taskEvents</c> batch, every field bound
-    /// as a .NET dashboard would. A class with setters rather than a positional record:
-    /// System.Text.Json binds records of more than four constructor parameters on a slower path,
-    /// which made the clients' parsing twice as costly.
-    /// </summary>
-    private sealed class ReceivedEvent
-    {
-        public Guid TaskId { get; init; }
-
-        public long Sequence { get; init; }
-
-        public string Type { get; init; } = "";
-
-        public DateTimeOffset Timestamp { get; init; }
-
-        public ReceivedEventData? Data { get; init; }
-    }
-
-    /// <summary>The benchmark's own event data: the event's global index and its publish time in Stopwatch ticks.</summary>
-    private sealed class ReceivedEventData
-    {
-        public long Index { get; init; }
-
-        public long SentAt { get; init; }
     }
 }
