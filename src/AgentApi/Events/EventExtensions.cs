@@ -20,7 +20,8 @@ public static class EventExtensions
                 options => options.MaxBatchSize is >= 1 and <= EventOptions.MaxBatchSizeLimit,
                 "Events:MaxBatchSize must be from 1 to 10000 events.")
             .ValidateOnStart();
-        services.AddSignalR();
+        // JSON stays the default protocol; clients that ask for MessagePack get the same keys.
+        services.AddSignalR().AddMessagePackProtocol(options => options.SerializerOptions = HubMessagePack.SerializerOptions);
         services.AddSingleton<TaskEventBus>();
         services.AddSingleton<TaskEventFeed>();
         services.AddSingleton<TaskHubSubscriptions>();

@@ -21,9 +21,10 @@ internal sealed class HubClient : IAsyncDisposable
 
     public HubConnection Connection { get; }
 
-    public static HubConnection Build(Uri serverAddress, string? key)
+    /// <summary>Builds a connection over WebSockets; <paramref name="configure"/> may add a hub protocol, which the connection then uses.</summary>
+    public static HubConnection Build(Uri serverAddress, string? key, Action<IHubConnectionBuilder>? configure = null)
     {
-        return new HubConnectionBuilder()
+        var builder = new HubConnectionBuilder()
             .WithUrl(new Uri(serverAddress, "/hubs/tasks"), options =>
             {
                 options.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
@@ -31,8 +32,9 @@ internal sealed class HubClient : IAsyncDisposable
                 {
                     options.Headers["X-Api-Key"] = key;
                 }
-            })
-            .Build();
+            });
+        configure?.Invoke(builder);
+        return builder.Build();
     }
 
     public static async Task<HubClient> ConnectAsync(AgentApiFactory factory, string key = AgentApiFactory.AdminKey)
