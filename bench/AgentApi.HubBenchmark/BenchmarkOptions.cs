@@ -17,6 +17,7 @@ internal sealed record BenchmarkOptions
           --batched            clients call SubscribeAllBatched and receive taskEvents arrays
           --flush-interval MS  with --batched: Events:BatchInterval, milliseconds (default: the service's, 20)
           --max-batch-size N   with --batched: Events:MaxBatchSize, events (default: the service's, 500)
+          --protocol P         the clients' hub protocol: json or messagepack (default json)
         Storage is embedded (SQLite in a temporary folder) unless ConnectionStrings__Postgres is set.
         """;
 
@@ -48,6 +49,9 @@ internal sealed record BenchmarkOptions
 
     /// <summary>The service's <c>Events:MaxBatchSize</c>, or null to keep its default.</summary>
     public int? MaxBatchSize { get; init; }
+
+    /// <summary>The hub protocol the clients use.</summary>
+    public ClientProtocol Protocol { get; init; } = ClientProtocol.Json;
 
     /// <summary>The hub method the clients call.</summary>
     public string SubscribeMethod => Batched ? "SubscribeAllBatched" : "SubscribeAll";
@@ -90,6 +94,7 @@ internal sealed record BenchmarkOptions
                 "--batch-interval" => options with { BatchInterval = TimeSpan.FromMilliseconds(ParsePositive(name, value)) },
                 "--flush-interval" => options with { FlushInterval = TimeSpan.FromMilliseconds(ParsePositive(name, value)) },
                 "--max-batch-size" => options with { MaxBatchSize = ParsePositive(name, value) },
+                "--protocol" => options with { Protocol = ParseProtocol(value) },
                 _ => throw new ArgumentException($"Option '{name}' is unknown."),
             };
         }
@@ -102,6 +107,16 @@ internal sealed record BenchmarkOptions
         return options;
     }
 
+    /// <summary>Parses <c>json</c> or <c>messagepack</c>, the names <see cref="ProtocolName"/> returns.</summary>
+    public static ClientProtocol ParseProtocol(string value) => value switch
+    {
+        "json" => ClientProtocol.Json,
+        "messagepack" => ClientProtocol.MessagePack,
+        _ => throw new ArgumentException($"Option '--protocol' is '{value}'; it must be json or messagepack."),
+    };
+
+    public static string ProtocolName(ClientProtocol protocol) => protocol == ClientProtocol.MessagePack ? "messagepack" : "json";
+
     private static int ParsePositive(string name, string value)
     {
         if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1)
@@ -111,4 +126,11 @@ internal sealed record BenchmarkOptions
 
         return number;
     }
+}
+
+/// <summary>The SignalR hub protocol of the benchmark's clients.</summary>
+internal enum ClientProtocol
+{
+    Json,
+    MessagePack,
 }

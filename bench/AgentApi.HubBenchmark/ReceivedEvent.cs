@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using MessagePack;
 
 namespace AgentApi.HubBenchmark;
 
@@ -6,26 +7,36 @@ namespace AgentApi.HubBenchmark;
 /// The <c>taskEvent</c> payload, and each item of a <c>taskEvents</c> batch, every field bound
 /// as a .NET dashboard would. A class with setters rather than a positional record or init-only
 /// properties: System.Text.Json binds both of those through its parameterized-constructor path,
-/// which made the clients' parsing twice as costly.
+/// which made the clients' parsing twice as costly. The MessagePack keys are the hub's camelCase
+/// names. Public, because MessagePack-CSharp's dynamic resolver binds public types only.
 /// </summary>
-internal sealed class ReceivedEvent
+[MessagePackObject]
+public sealed class ReceivedEvent
 {
+    [Key("taskId")]
     public Guid TaskId { get; set; }
 
+    [Key("sequence")]
     public long Sequence { get; set; }
 
+    [Key("type")]
     public string Type { get; set; } = "";
 
+    [Key("timestamp")]
     public DateTimeOffset Timestamp { get; set; }
 
+    [Key("data")]
     public ReceivedEventData? Data { get; set; }
 }
 
 /// <summary>The benchmark's own event data: the event's global index and its publish time in Stopwatch ticks.</summary>
-internal sealed class ReceivedEventData
+[MessagePackObject]
+public sealed class ReceivedEventData
 {
+    [Key("index")]
     public long Index { get; set; }
 
+    [Key("sentAt")]
     public long SentAt { get; set; }
 }
 

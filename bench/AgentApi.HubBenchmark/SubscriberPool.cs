@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime;
+using AgentApi.Events;
 using HdrHistogram;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -28,10 +29,10 @@ internal sealed class SubscriberPool : ISubscribers
 
     private ResourceUsage.Snapshot? _start;
 
-    private SubscriberPool(Uri hubUrl, string apiKey, int clients, long eventCount, bool batched)
+    private SubscriberPool(Uri hubUrl, string apiKey, int clients, long eventCount, bool batched, ClientProtocol protocol)
     {
         _eventCount = eventCount;
-        _subscribers = Enumerable.Range(0, clients).Select(_ => new Subscriber(this, hubUrl, apiKey, batched)).ToArray();
+        _subscribers = Enumerable.Range(0, clients).Select(_ => new Subscriber(this, hubUrl, apiKey, batched, protocol)).ToArray();
     }
 
     /// <summary>Connects <paramref name="clients"/> clients and subscribes each one; returns when all are subscribed.</summary>
@@ -41,9 +42,10 @@ internal sealed class SubscriberPool : ISubscribers
         int clients,
         long eventCount,
         bool batched,
+        ClientProtocol protocol,
         CancellationToken cancellationToken)
     {
-        var pool = new SubscriberPool(hubUrl, apiKey, clients, eventCount, batched);
+        var pool = new SubscriberPool(hubUrl, apiKey, clients, eventCount, batched, protocol);
         using var gate = new SemaphoreSlim(ConnectConcurrency);
         await Task.WhenAll(pool._subscribers.Select(async subscriber =>
         {
@@ -136,19 +138,29 @@ internal sealed class SubscriberPool : ISubscribers
         public long FirstReceivedAt;
         public long LastReceivedAt;
 
-        public Subscriber(SubscriberPool pool, Uri hubUrl, string apiKey, bool batched)
+        public Subscriber(SubscriberPool pool, Uri hubUrl, string apiKey, bool batched, ClientProtocol protocol)
         {
             _pool = pool;
             _subscribeMethod = batched ? "SubscribeAllBatched" : "SubscribeAll";
             _seen = new ulong[(pool._eventCount + 63) / 64];
-            Connection = new HubConnectionBuilder()
+            var builder = new HubConnectionBuilder()
                 .WithUrl(hubUrl, options =>
                 {
                     options.Transports = HttpTransportType.WebSockets;
                     options.Headers["X-Api-Key"] = apiKey;
-                })
-                .AddJsonProtocol(options => options.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ReceivedEventJsonContext.Default))
-                .Build();
+                });
+            if (protocol == ClientProtocol.MessagePack)
+            {
+                // The service's own options, for their DateTimeOffset formatter: the hub sends
+                // timestamps as the MessagePack timestamp extension.
+                builder.AddMessagePackProtocol(options => options.SerializerOptions = HubMessagePack.SerializerOptions);
+            }
+            else
+            {
+                builder.AddJsonProtocol(options => options.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ReceivedEventJsonContext.Default));
+            }
+
+            Connection = builder.Build();
             if (batched)
             {
                 Connection.On<ReceivedEvent[]>("taskEvents", OnTaskEvents);

@@ -26,6 +26,7 @@ internal sealed class SubscriberProcess : ISubscribers
         int clients,
         long eventCount,
         bool batched,
+        ClientProtocol protocol,
         CancellationToken cancellationToken)
     {
         var host = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this program is unknown.");
@@ -45,6 +46,7 @@ internal sealed class SubscriberProcess : ISubscribers
         start.ArgumentList.Add(clients.ToString(CultureInfo.InvariantCulture));
         start.ArgumentList.Add(eventCount.ToString(CultureInfo.InvariantCulture));
         start.ArgumentList.Add(batched ? SubscriberHost.BatchedMode : SubscriberHost.PerEventMode);
+        start.ArgumentList.Add(BenchmarkOptions.ProtocolName(protocol));
         start.Environment[SubscriberHost.ApiKeyVariable] = apiKey;
 
         // A client application usually runs with the workstation collector; the service keeps server GC.
