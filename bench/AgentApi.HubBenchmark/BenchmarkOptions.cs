@@ -12,8 +12,12 @@ internal sealed record BenchmarkOptions
           --duration S         seconds of publishing (default 10)
           --drain S            seconds to wait after publishing for late events (default 5)
           --tasks T            task ids the events are spread over (default 1000)
-          --batch-interval MS  milliseconds between two published batches (default 10)
+          --batch-interval MS  milliseconds between two publish calls, each with every event due (default 10)
           --in-process         run the clients in the service's process instead of a child process
+          --batched            clients call SubscribeAllBatched and receive taskEvents arrays
+          --flush-interval MS  with --batched: Events:BatchInterval, milliseconds (default: the service's, 20)
+          --max-batch-size N   with --batched: Events:MaxBatchSize, events (default: the service's, 500)
+          --protocol P         the clients' hub protocol: json or messagepack (default json)
         Storage is embedded (SQLite in a temporary folder) unless ConnectionStrings__Postgres is set.
         """;
 
@@ -37,6 +41,21 @@ internal sealed record BenchmarkOptions
     /// <summary>Whether the clients run in the service's own process rather than in a child process.</summary>
     public bool ClientsInProcess { get; init; }
 
+    /// <summary>Whether the clients call <c>SubscribeAllBatched</c> rather than <c>SubscribeAll</c>.</summary>
+    public bool Batched { get; init; }
+
+    /// <summary>The service's <c>Events:BatchInterval</c>, or null to keep its default.</summary>
+    public TimeSpan? FlushInterval { get; init; }
+
+    /// <summary>The service's <c>Events:MaxBatchSize</c>, or null to keep its default.</summary>
+    public int? MaxBatchSize { get; init; }
+
+    /// <summary>The hub protocol the clients use.</summary>
+    public ClientProtocol Protocol { get; init; } = ClientProtocol.Json;
+
+    /// <summary>The hub method the clients call.</summary>
+    public string SubscribeMethod => Batched ? "SubscribeAllBatched" : "SubscribeAll";
+
     /// <summary>Events published in the measured phase: the rate times the duration.</summary>
     public long EventCount => (long)Math.Round(Rate * Duration.TotalSeconds);
 
@@ -50,6 +69,12 @@ internal sealed record BenchmarkOptions
             if (name == "--in-process")
             {
                 options = options with { ClientsInProcess = true };
+                continue;
+            }
+
+            if (name == "--batched")
+            {
+                options = options with { Batched = true };
                 continue;
             }
 
@@ -67,12 +92,30 @@ internal sealed record BenchmarkOptions
                 "--drain" => options with { Drain = TimeSpan.FromSeconds(ParsePositive(name, value)) },
                 "--tasks" => options with { Tasks = ParsePositive(name, value) },
                 "--batch-interval" => options with { BatchInterval = TimeSpan.FromMilliseconds(ParsePositive(name, value)) },
+                "--flush-interval" => options with { FlushInterval = TimeSpan.FromMilliseconds(ParsePositive(name, value)) },
+                "--max-batch-size" => options with { MaxBatchSize = ParsePositive(name, value) },
+                "--protocol" => options with { Protocol = ParseProtocol(value) },
                 _ => throw new ArgumentException($"Option '{name}' is unknown."),
             };
         }
 
+        if (!options.Batched && (options.FlushInterval is not null || options.MaxBatchSize is not null))
+        {
+            throw new ArgumentException("Options '--flush-interval' and '--max-batch-size' apply to batched delivery only; add '--batched'.");
+        }
+
         return options;
     }
+
+    /// <summary>Parses <c>json</c> or <c>messagepack</c>, the names <see cref="ProtocolName"/> returns.</summary>
+    public static ClientProtocol ParseProtocol(string value) => value switch
+    {
+        "json" => ClientProtocol.Json,
+        "messagepack" => ClientProtocol.MessagePack,
+        _ => throw new ArgumentException($"Option '--protocol' is '{value}'; it must be json or messagepack."),
+    };
+
+    public static string ProtocolName(ClientProtocol protocol) => protocol == ClientProtocol.MessagePack ? "messagepack" : "json";
 
     private static int ParsePositive(string name, string value)
     {
@@ -83,4 +126,11 @@ internal sealed record BenchmarkOptions
 
         return number;
     }
+}
+
+/// <summary>The SignalR hub protocol of the benchmark's clients.</summary>
+internal enum ClientProtocol
+{
+    Json,
+    MessagePack,
 }

@@ -23,6 +23,8 @@ internal static class BenchmarkReport
         var deliveredPerSecond = deliveryTime > TimeSpan.Zero ? received.Received / deliveryTime.TotalSeconds : 0;
 
         Console.WriteLine();
+        var timing = service.Timing;
+        Console.WriteLine($"mode        {options.SubscribeMethod}: {timing.MeasuredSends:N0} group sends started with {timing.MeasuredEventsSent:N0} measured events, {Average(timing.MeasuredEventsSent, timing.MeasuredSends)} events each");
         PrintDelivery(service, published, received, deliveryTime, deliveredPerSecond);
         PrintCosts(options, service, received, serviceUsage, cpuPressure);
 
@@ -87,10 +89,10 @@ internal static class BenchmarkReport
     {
         var latency = received.Latency;
         var clientsCpu = options.ClientsInProcess ? "in service" : received.Resources.Cores.ToString("F2", CultureInfo.InvariantCulture);
-        Console.WriteLine("| clients | events/s | seconds | storage | delivered events/s | p50 ms | p95 ms | p99 ms | max ms | lost | service CPU (cores) | clients CPU (cores) | service peak RSS MiB |");
+        Console.WriteLine("| mode | protocol | clients | events/s | seconds | storage | delivered events/s | p50 ms | p95 ms | p99 ms | max ms | lost | service CPU (cores) | clients CPU (cores) | service peak RSS MiB |");
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"| {options.Clients:N0} | {options.Rate:N0} | {options.Duration.TotalSeconds:F0} | {service.StorageName} | {deliveredPerSecond:N0} | {latency.P50:F1} | {latency.P95:F1} | {latency.P99:F1} | {latency.Max:F0} | {received.Lost:N0} ({Percent(received.Lost, received.Expected)}) | {serviceUsage.Cores:F2} | {clientsCpu} | {serviceUsage.PeakWorkingSetMiB:F0} |"));
+            $"| {(options.Batched ? "batched" : "per event")} | {BenchmarkOptions.ProtocolName(options.Protocol)} | {options.Clients:N0} | {options.Rate:N0} | {options.Duration.TotalSeconds:F0} | {service.StorageName} | {deliveredPerSecond:N0} | {latency.P50:F1} | {latency.P95:F1} | {latency.P99:F1} | {latency.Max:F0} | {received.Lost:N0} ({Percent(received.Lost, received.Expected)}) | {serviceUsage.Cores:F2} | {clientsCpu} | {serviceUsage.PeakWorkingSetMiB:F0} |"));
     }
 
     private static void PrintUsage(string label, ResourceUsage usage) =>
@@ -98,6 +100,9 @@ internal static class BenchmarkReport
 
     private static string Microseconds(double cpuSeconds, long count) =>
         count == 0 ? "-" : (cpuSeconds * 1_000_000 / count).ToString("F2", CultureInfo.InvariantCulture);
+
+    private static string Average(long total, long count) =>
+        count == 0 ? "-" : (total / (double)count).ToString("F1", CultureInfo.InvariantCulture);
 
     private static string Percent(long part, long whole) =>
         whole == 0 ? "0 %" : string.Create(CultureInfo.InvariantCulture, $"{100.0 * part / whole:0.##} %");

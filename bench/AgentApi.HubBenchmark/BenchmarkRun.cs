@@ -3,6 +3,7 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using AgentApi.Events;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace AgentApi.HubBenchmark;
 
@@ -26,14 +27,14 @@ internal static class BenchmarkRun
     public static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken cancellationToken)
     {
         PrintMachine();
-        await using var service = BenchmarkService.Start();
-        Console.WriteLine($"service: {service.HubUrl}, storage {service.StorageName}");
+        await using var service = BenchmarkService.Start(options);
+        Console.WriteLine($"service: {service.HubUrl}, storage {service.StorageName}, {DescribeDelivery(service)}");
 
         var connecting = Stopwatch.StartNew();
         await using var subscribers = await ConnectAsync(options, service, cancellationToken);
-        await WaitForSubscriptionsAsync(service, options.Clients, cancellationToken);
+        await WaitForSubscriptionsAsync(service, options, cancellationToken);
         var where = options.ClientsInProcess ? "in the service's process" : "in a child process";
-        Console.WriteLine($"clients: {options.Clients:N0} connected and subscribed {where} in {connecting.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"clients: {options.Clients:N0} connected with the {BenchmarkOptions.ProtocolName(options.Protocol)} hub protocol and called {options.SubscribeMethod} {where} in {connecting.Elapsed.TotalSeconds:F1} s");
 
         var publisher = new EventPublisher(service.Services.GetRequiredService<TaskEventBus>(), TimeProvider.System, options.Tasks);
         await WarmUpAsync(publisher, subscribers, options, cancellationToken);
@@ -55,25 +56,26 @@ internal static class BenchmarkRun
     {
         if (options.ClientsInProcess)
         {
-            return await SubscriberPool.ConnectAsync(service.HubUrl, service.ApiKey, options.Clients, options.EventCount, cancellationToken);
+            return await SubscriberPool.ConnectAsync(service.HubUrl, service.ApiKey, options.Clients, options.EventCount, options.Batched, options.Protocol, cancellationToken);
         }
 
-        var process = await SubscriberProcess.StartAsync(service.HubUrl, service.ApiKey, options.Clients, options.EventCount, cancellationToken);
+        var process = await SubscriberProcess.StartAsync(service.HubUrl, service.ApiKey, options.Clients, options.EventCount, options.Batched, options.Protocol, cancellationToken);
         var window = await process.CheckClockAsync(cancellationToken);
         Console.WriteLine($"clock: the child's Stopwatch reading fell inside this process's {window.TotalMicroseconds:F0} µs window, so both read one clock");
         return process;
     }
 
-    /// <summary>Waits until the hub counts every client's <c>SubscribeAll</c>.</summary>
-    private static async Task WaitForSubscriptionsAsync(BenchmarkService service, int clients, CancellationToken cancellationToken)
+    /// <summary>Waits until the hub counts every client's <c>SubscribeAll</c> or <c>SubscribeAllBatched</c>.</summary>
+    private static async Task WaitForSubscriptionsAsync(BenchmarkService service, BenchmarkOptions options, CancellationToken cancellationToken)
     {
         var subscriptions = service.Services.GetRequiredService<TaskHubSubscriptions>();
+        int Subscribed() => options.Batched ? subscriptions.AllBatchedCount : subscriptions.AllCount;
         var waiting = Stopwatch.StartNew();
-        while (subscriptions.AllCount < clients)
+        while (Subscribed() < options.Clients)
         {
             if (waiting.Elapsed > SubscribeTimeout)
             {
-                throw new TimeoutException($"Only {subscriptions.AllCount} of {clients} clients were subscribed after {SubscribeTimeout.TotalSeconds} s.");
+                throw new TimeoutException($"Only {Subscribed()} of {options.Clients} clients had called {options.SubscribeMethod} after {SubscribeTimeout.TotalSeconds} s.");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
@@ -115,6 +117,13 @@ internal static class BenchmarkRun
             serviceCompiled = serviceNow;
             clientsCompiled = counts.MethodsCompiled;
         }
+    }
+
+    /// <summary>Describes the service's batch settings, which apply to <c>SubscribeAllBatched</c> clients only.</summary>
+    private static string DescribeDelivery(BenchmarkService service)
+    {
+        var events = service.Services.GetRequiredService<IOptions<EventOptions>>().Value;
+        return $"batches for SubscribeAllBatched every {events.BatchInterval.TotalMilliseconds:F0} ms or {events.MaxBatchSize:N0} events";
     }
 
     private static void PrintMachine()

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using AgentApi.Events;
@@ -19,10 +20,12 @@ namespace AgentApi.HubBenchmark;
 internal sealed class BenchmarkService : WebApplicationFactory<Program>
 {
     private readonly string? _dataDirectory;
+    private readonly BenchmarkOptions _options;
 
-    private BenchmarkService(string? postgres)
+    private BenchmarkService(string? postgres, BenchmarkOptions options)
     {
         PostgresConnectionString = postgres;
+        _options = options;
         if (postgres is null)
         {
             _dataDirectory = Directory.CreateTempSubdirectory("agentapi-hubbench-").FullName;
@@ -47,10 +50,11 @@ internal sealed class BenchmarkService : WebApplicationFactory<Program>
         .Features.Get<IServerAddressesFeature>()!
         .Addresses.First()), TaskHub.Path);
 
-    public static BenchmarkService Start()
+    /// <summary>Starts the service with the batch settings of <paramref name="options"/>.</summary>
+    public static BenchmarkService Start(BenchmarkOptions options)
     {
         var postgres = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres");
-        var service = new BenchmarkService(string.IsNullOrWhiteSpace(postgres) ? null : postgres);
+        var service = new BenchmarkService(string.IsNullOrWhiteSpace(postgres) ? null : postgres, options);
         service.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         service.StartServer();
         return service;
@@ -67,6 +71,16 @@ internal sealed class BenchmarkService : WebApplicationFactory<Program>
         else
         {
             builder.UseSetting("Storage:DataDirectory", _dataDirectory);
+        }
+
+        if (_options.FlushInterval is { } flushInterval)
+        {
+            builder.UseSetting("Events:BatchInterval", flushInterval.ToString("c", CultureInfo.InvariantCulture));
+        }
+
+        if (_options.MaxBatchSize is { } maxBatchSize)
+        {
+            builder.UseSetting("Events:MaxBatchSize", maxBatchSize.ToString(CultureInfo.InvariantCulture));
         }
 
         builder.UseSetting("Logging:LogLevel:Default", "Warning");

@@ -11,8 +11,12 @@ namespace AgentApi.HubBenchmark;
 /// </summary>
 internal static class SubscriberHost
 {
-    /// <summary>The first argument that starts this role: <c>subscribers HUB_URL CLIENTS EVENTS</c>.</summary>
+    /// <summary>The first argument that starts this role: <c>subscribers HUB_URL CLIENTS EVENTS per-event|batched json|messagepack</c>.</summary>
     public const string Command = "subscribers";
+
+    public const string PerEventMode = "per-event";
+
+    public const string BatchedMode = "batched";
 
     /// <summary>The environment variable that passes the API key, so that it does not show in the process list.</summary>
     public const string ApiKeyVariable = "HUBBENCH_API_KEY";
@@ -21,19 +25,21 @@ internal static class SubscriberHost
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args)
     {
-        if (args.Count != 3)
+        if (args.Count != 5 || args[3] is not (PerEventMode or BatchedMode) || args[4] is not ("json" or "messagepack"))
         {
-            await Console.Error.WriteLineAsync($"Usage: {Command} HUB_URL CLIENTS EVENTS (started by the benchmark, not by hand).");
+            await Console.Error.WriteLineAsync($"Usage: {Command} HUB_URL CLIENTS EVENTS {PerEventMode}|{BatchedMode} json|messagepack (started by the benchmark, not by hand).");
             return 2;
         }
 
         var hubUrl = new Uri(args[0]);
         var clients = int.Parse(args[1], CultureInfo.InvariantCulture);
         var events = long.Parse(args[2], CultureInfo.InvariantCulture);
+        var batched = args[3] == BatchedMode;
+        var protocol = BenchmarkOptions.ParseProtocol(args[4]);
         var apiKey = Environment.GetEnvironmentVariable(ApiKeyVariable)
             ?? throw new InvalidOperationException($"The environment variable {ApiKeyVariable} is missing.");
 
-        await using var pool = await SubscriberPool.ConnectAsync(hubUrl, apiKey, clients, events, CancellationToken.None);
+        await using var pool = await SubscriberPool.ConnectAsync(hubUrl, apiKey, clients, events, batched, protocol, CancellationToken.None);
         Console.WriteLine(Ready);
         while (await Console.In.ReadLineAsync() is { } line)
         {

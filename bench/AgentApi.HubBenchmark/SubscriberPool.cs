@@ -1,13 +1,16 @@
 using System.Diagnostics;
 using System.Runtime;
+using AgentApi.Events;
 using HdrHistogram;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentApi.HubBenchmark;
 
 /// <summary>
-/// SignalR clients of the hub over WebSockets, each subscribed with <c>SubscribeAll</c>. Each one
+/// SignalR clients of the hub over WebSockets, each subscribed with <c>SubscribeAll</c>, or with
+/// <c>SubscribeAllBatched</c> when the pool is batched. Each one
 /// keeps a bit per measured event, so that it can count distinct, duplicate and reordered events,
 /// and records each event's latency in a histogram of the thread that ran its handler.
 /// </summary>
@@ -26,10 +29,10 @@ internal sealed class SubscriberPool : ISubscribers
 
     private ResourceUsage.Snapshot? _start;
 
-    private SubscriberPool(Uri hubUrl, string apiKey, int clients, long eventCount)
+    private SubscriberPool(Uri hubUrl, string apiKey, int clients, long eventCount, bool batched, ClientProtocol protocol)
     {
         _eventCount = eventCount;
-        _subscribers = Enumerable.Range(0, clients).Select(_ => new Subscriber(this, hubUrl, apiKey)).ToArray();
+        _subscribers = Enumerable.Range(0, clients).Select(_ => new Subscriber(this, hubUrl, apiKey, batched, protocol)).ToArray();
     }
 
     /// <summary>Connects <paramref name="clients"/> clients and subscribes each one; returns when all are subscribed.</summary>
@@ -38,9 +41,11 @@ internal sealed class SubscriberPool : ISubscribers
         string apiKey,
         int clients,
         long eventCount,
+        bool batched,
+        ClientProtocol protocol,
         CancellationToken cancellationToken)
     {
-        var pool = new SubscriberPool(hubUrl, apiKey, clients, eventCount);
+        var pool = new SubscriberPool(hubUrl, apiKey, clients, eventCount, batched, protocol);
         using var gate = new SemaphoreSlim(ConnectConcurrency);
         await Task.WhenAll(pool._subscribers.Select(async subscriber =>
         {
@@ -120,6 +125,7 @@ internal sealed class SubscriberPool : ISubscribers
     private sealed class Subscriber
     {
         private readonly SubscriberPool _pool;
+        private readonly string _subscribeMethod;
         private readonly ulong[] _seen;
         private long _highestIndex = -1;
 
@@ -132,18 +138,37 @@ internal sealed class SubscriberPool : ISubscribers
         public long FirstReceivedAt;
         public long LastReceivedAt;
 
-        public Subscriber(SubscriberPool pool, Uri hubUrl, string apiKey)
+        public Subscriber(SubscriberPool pool, Uri hubUrl, string apiKey, bool batched, ClientProtocol protocol)
         {
             _pool = pool;
+            _subscribeMethod = batched ? "SubscribeAllBatched" : "SubscribeAll";
             _seen = new ulong[(pool._eventCount + 63) / 64];
-            Connection = new HubConnectionBuilder()
+            var builder = new HubConnectionBuilder()
                 .WithUrl(hubUrl, options =>
                 {
                     options.Transports = HttpTransportType.WebSockets;
                     options.Headers["X-Api-Key"] = apiKey;
-                })
-                .Build();
-            Connection.On<ReceivedEvent>("taskEvent", OnTaskEvent);
+                });
+            if (protocol == ClientProtocol.MessagePack)
+            {
+                // The service's own options, for their DateTimeOffset formatter: the hub sends
+                // timestamps as the MessagePack timestamp extension.
+                builder.AddMessagePackProtocol(options => options.SerializerOptions = HubMessagePack.SerializerOptions);
+            }
+            else
+            {
+                builder.AddJsonProtocol(options => options.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ReceivedEventJsonContext.Default));
+            }
+
+            Connection = builder.Build();
+            if (batched)
+            {
+                Connection.On<ReceivedEvent[]>("taskEvents", OnTaskEvents);
+            }
+            else
+            {
+                Connection.On<ReceivedEvent>("taskEvent", taskEvent => Record(taskEvent, Stopwatch.GetTimestamp()));
+            }
         }
 
         public HubConnection Connection { get; }
@@ -151,12 +176,22 @@ internal sealed class SubscriberPool : ISubscribers
         public async Task ConnectAsync(CancellationToken cancellationToken)
         {
             await Connection.StartAsync(cancellationToken);
-            await Connection.InvokeAsync("SubscribeAll", cancellationToken);
+            await Connection.InvokeAsync(_subscribeMethod, cancellationToken);
         }
 
-        private void OnTaskEvent(ReceivedEvent taskEvent)
+        /// <summary>Records each event of a batch with the batch's one arrival time.</summary>
+        private void OnTaskEvents(ReceivedEvent[] batch)
         {
             var now = Stopwatch.GetTimestamp();
+            foreach (var taskEvent in batch)
+            {
+                Record(taskEvent, now);
+            }
+        }
+
+        /// <summary>Counts an event and records its latency up to <paramref name="now"/>, a Stopwatch timestamp.</summary>
+        private void Record(ReceivedEvent taskEvent, long now)
+        {
             if (taskEvent.Data is not { } data || data.Index >= _pool._eventCount)
             {
                 Unexpected++;
@@ -194,31 +229,5 @@ internal sealed class SubscriberPool : ISubscribers
             LastReceivedAt = now;
             Volatile.Write(ref Received, Received + 1);
         }
-    }
-
-    /// <summary>
-    /// The <c>taskEvent</c> payload, every field bound as a .NET dashboard would. A class with
-    /// setters rather than a positional record: System.Text.Json binds records of more than four
-    /// constructor parameters on a slower path, which made the clients' parsing twice as costly.
-    /// </summary>
-    private sealed class ReceivedEvent
-    {
-        public Guid TaskId { get; init; }
-
-        public long Sequence { get; init; }
-
-        public string Type { get; init; } = "";
-
-        public DateTimeOffset Timestamp { get; init; }
-
-        public ReceivedEventData? Data { get; init; }
-    }
-
-    /// <summary>The benchmark's own event data: the event's global index and its publish time in Stopwatch ticks.</summary>
-    private sealed class ReceivedEventData
-    {
-        public long Index { get; init; }
-
-        public long SentAt { get; init; }
     }
 }

@@ -25,6 +25,8 @@ internal sealed class SubscriberProcess : ISubscribers
         string apiKey,
         int clients,
         long eventCount,
+        bool batched,
+        ClientProtocol protocol,
         CancellationToken cancellationToken)
     {
         var host = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this program is unknown.");
@@ -43,6 +45,8 @@ internal sealed class SubscriberProcess : ISubscribers
         start.ArgumentList.Add(hubUrl.ToString());
         start.ArgumentList.Add(clients.ToString(CultureInfo.InvariantCulture));
         start.ArgumentList.Add(eventCount.ToString(CultureInfo.InvariantCulture));
+        start.ArgumentList.Add(batched ? SubscriberHost.BatchedMode : SubscriberHost.PerEventMode);
+        start.ArgumentList.Add(BenchmarkOptions.ProtocolName(protocol));
         start.Environment[SubscriberHost.ApiKeyVariable] = apiKey;
 
         // A client application usually runs with the workstation collector; the service keeps server GC.

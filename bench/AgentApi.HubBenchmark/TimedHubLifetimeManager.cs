@@ -14,7 +14,8 @@ namespace AgentApi.HubBenchmark;
 /// Wraps the hub's <see cref="DefaultHubLifetimeManager{THub}"/> to time the server's part of each
 /// measured event's delivery: how long after its publish the broadcast handed it to the group send,
 /// and how long after its publish every connection's output pipe had accepted it. What remains of
-/// the clients' latency is spent in sockets and in the clients.
+/// the clients' latency is spent in sockets and in the clients. An event sent in a
+/// <c>taskEvents</c> batch is timed by its batch's group send.
 /// </summary>
 internal sealed class TimedHubLifetimeManager(DefaultHubLifetimeManager<TaskHub> inner) : HubLifetimeManager<TaskHub>
 {
@@ -23,6 +24,8 @@ internal sealed class TimedHubLifetimeManager(DefaultHubLifetimeManager<TaskHub>
     private readonly Lock _sync = new();
     private readonly ConcurrentDictionary<string, int> _groupSizes = new(StringComparer.Ordinal);
     private long _deliveriesWritten;
+    private long _measuredSends;
+    private long _measuredEventsSent;
     private readonly LongHistogram _started = new(MaxMicroseconds, numberOfSignificantValueDigits: 3);
     private readonly LongHistogram _written = new(MaxMicroseconds, numberOfSignificantValueDigits: 3);
 
@@ -32,6 +35,12 @@ internal sealed class TimedHubLifetimeManager(DefaultHubLifetimeManager<TaskHub>
     /// client leaves during the run.
     /// </summary>
     public long DeliveriesWritten => Interlocked.Read(ref _deliveriesWritten);
+
+    /// <summary>Group sends that carried at least one measured event: one per event, or one per batch.</summary>
+    public long MeasuredSends => Interlocked.Read(ref _measuredSends);
+
+    /// <summary>Measured events in those group sends, counted when each send started.</summary>
+    public long MeasuredEventsSent => Interlocked.Read(ref _measuredEventsSent);
 
     /// <summary>From the publish call to the start of the group send, in milliseconds.</summary>
     public LatencySummary SendStarted
@@ -59,14 +68,16 @@ internal sealed class TimedHubLifetimeManager(DefaultHubLifetimeManager<TaskHub>
 
     public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
-        var sentAt = MeasuredSentAt(methodName, args);
+        var published = MeasuredSentAts(methodName, args);
         var send = inner.SendGroupAsync(groupName, methodName, args, cancellationToken);
-        if (sentAt is not { } published)
+        if (published.Count == 0)
         {
             return send;
         }
 
         var members = _groupSizes.GetValueOrDefault(groupName);
+        Interlocked.Increment(ref _measuredSends);
+        Interlocked.Add(ref _measuredEventsSent, published.Count);
         Record(_started, published);
         if (send.IsCompletedSuccessfully)
         {
@@ -126,39 +137,60 @@ internal sealed class TimedHubLifetimeManager(DefaultHubLifetimeManager<TaskHub>
     public override bool TryGetReturnType(string invocationId, [NotNullWhen(true)] out Type? type) =>
         inner.TryGetReturnType(invocationId, out type);
 
-    /// <summary>Returns the publish timestamp of a measured benchmark event, or null for anything else (warm-up events, lanes).</summary>
-    private static long? MeasuredSentAt(string methodName, object?[] args)
+    /// <summary>
+    /// Returns the publish timestamps of the measured benchmark events in a <c>taskEvent</c> or
+    /// <c>taskEvents</c> send; empty for anything else (warm-up events, lanes).
+    /// </summary>
+    private static List<long> MeasuredSentAts(string methodName, object?[] args)
     {
-        if (methodName != TaskHub.TaskEventMethod
-            || args is not [TaskEventResponse { Data: { ValueKind: JsonValueKind.Object } data }]
-            || !data.TryGetProperty("index", out var index)
-            || index.GetInt64() < 0
-            || !data.TryGetProperty("sentAt", out var sentAt))
+        List<long> published = [];
+        if (methodName == TaskHub.TaskEventMethod && args is [TaskEventResponse taskEvent])
         {
-            return null;
+            AddMeasured(published, taskEvent);
+        }
+        else if (methodName == TaskHub.TaskEventsMethod && args is [IEnumerable<TaskEventResponse> batch])
+        {
+            foreach (var batched in batch)
+            {
+                AddMeasured(published, batched);
+            }
         }
 
-        return sentAt.GetInt64();
+        return published;
     }
 
-    private async Task RecordWhenWrittenAsync(Task send, long published, int members)
+    private static void AddMeasured(List<long> published, TaskEventResponse taskEvent)
+    {
+        if (taskEvent.Data is { ValueKind: JsonValueKind.Object } data
+            && data.TryGetProperty("index", out var index)
+            && index.GetInt64() >= 0
+            && data.TryGetProperty("sentAt", out var sentAt))
+        {
+            published.Add(sentAt.GetInt64());
+        }
+    }
+
+    private async Task RecordWhenWrittenAsync(Task send, List<long> published, int members)
     {
         await send;
         RecordWritten(published, members);
     }
 
-    private void RecordWritten(long published, int members)
+    private void RecordWritten(List<long> published, int members)
     {
         Record(_written, published);
-        Interlocked.Add(ref _deliveriesWritten, members);
+        Interlocked.Add(ref _deliveriesWritten, (long)published.Count * members);
     }
 
-    private void Record(LongHistogram histogram, long published)
+    private void Record(LongHistogram histogram, List<long> published)
     {
-        var microseconds = Stopwatch.GetElapsedTime(published).Ticks / TimeSpan.TicksPerMicrosecond;
         lock (_sync)
         {
-            histogram.RecordValue(Math.Clamp(microseconds, 0, MaxMicroseconds));
+            foreach (var sentAt in published)
+            {
+                var microseconds = Stopwatch.GetElapsedTime(sentAt).Ticks / TimeSpan.TicksPerMicrosecond;
+                histogram.RecordValue(Math.Clamp(microseconds, 0, MaxMicroseconds));
+            }
         }
     }
 }

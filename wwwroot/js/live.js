@@ -30,6 +30,7 @@ export function showTimedRefresh(intervalMs) {
  * refresh() reloads the page's data over HTTP; it runs after every (re)connect, to catch up, and
  * every pollIntervalMs while the hub is not connected.
  * handlers maps the client methods taskEvent and laneChanged to functions; either may be left out.
+ * The events of a taskEvents batch (after SubscribeAllBatched) go to the taskEvent handler one by one.
  */
 export function startLive({ subscribe, refresh, handlers }) {
     let pollTimer = null;
@@ -62,11 +63,17 @@ export function startLive({ subscribe, refresh, handlers }) {
         .withAutomaticReconnect()
         .configureLogging(signalR.LogLevel.Warning)
         .build();
-    // SubscribeAll sends both client methods. The SignalR client logs a warning for each message
-    // whose method has no handler, so a page that ignores one still registers it.
-    for (const method of ["taskEvent", "laneChanged"]) {
-        connection.on(method, handlers[method] ?? (() => {}));
-    }
+    // SubscribeAllBatched sends taskEvents and laneChanged, and SubscribeTask sends taskEvent. The
+    // SignalR client logs a warning for each message whose method has no handler, so a page that
+    // ignores one still registers it.
+    const onTaskEvent = handlers.taskEvent ?? (() => {});
+    connection.on("taskEvent", onTaskEvent);
+    connection.on("taskEvents", events => {
+        for (const event of events) {
+            onTaskEvent(event);
+        }
+    });
+    connection.on("laneChanged", handlers.laneChanged ?? (() => {}));
 
     const scheduleRetry = () => {
         if (retryTimer === null) {

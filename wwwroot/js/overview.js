@@ -80,7 +80,7 @@ for (const form of document.querySelectorAll("form.lane-limit")) {
 setInterval(() => refreshActivity().catch(error => console.warn("Refreshing the queues and chart failed.", error)), activityIntervalMs);
 
 startLive({
-    subscribe: connection => connection.invoke("SubscribeAll"),
+    subscribe: connection => connection.invoke("SubscribeAllBatched"),
     refresh: () => Promise.all([refreshLanes(), refreshActivity()]),
     handlers: { laneChanged: applyLane, taskEvent: onTaskEvent },
 });

@@ -155,7 +155,7 @@ cancelForm?.addEventListener("submit", cancelTask);
 startLive({
     subscribe: async connection => {
         await connection.invoke("SubscribeTask", taskId, nextSequence - 1);
-        await connection.invoke("SubscribeAll");
+        await connection.invoke("SubscribeAllBatched");
     },
     refresh: () => Promise.all([loadEvents(), refreshTree(), refreshSummary()]),
     handlers: { taskEvent: onTaskEvent },

@@ -102,7 +102,7 @@ async function submitTask(event) {
 document.getElementById("submit-form")?.addEventListener("submit", submitTask);
 
 startLive({
-    subscribe: connection => connection.invoke("SubscribeAll"),
+    subscribe: connection => connection.invoke("SubscribeAllBatched"),
     refresh: refreshRows,
     handlers: { taskEvent: onTaskEvent },
 });

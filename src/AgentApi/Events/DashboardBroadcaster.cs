@@ -7,8 +7,9 @@ using Microsoft.Extensions.Options;
 namespace AgentApi.Events;
 
 /// <summary>
-/// Sends every task's events except <c>output</c> to the hub's <c>SubscribeAll</c> group, and each
-/// lane whose numbers changed, at most once per <see cref="EventOptions.LaneUpdateInterval"/>.
+/// Sends every task's events except <c>output</c> to the hub's <c>SubscribeAll</c> group one by
+/// one and to its <c>SubscribeAllBatched</c> group in batches, and to both each lane whose numbers
+/// changed, at most once per <see cref="EventOptions.LaneUpdateInterval"/>.
 /// </summary>
 public sealed class DashboardBroadcaster(
     TaskEventBus bus,
@@ -30,7 +31,7 @@ public sealed class DashboardBroadcaster(
     public void OnEvent(TaskEvent taskEvent)
     {
         // Output is for the task's own followers; dashboards show lifecycle and progress.
-        if (taskEvent.Type == TaskEventTypes.Output || subscriptions.AllCount == 0)
+        if (taskEvent.Type == TaskEventTypes.Output || !subscriptions.HasAllSubscribers)
         {
             return;
         }
@@ -49,23 +50,46 @@ public sealed class DashboardBroadcaster(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var registration = bus.SubscribeAll(this);
-        await Task.WhenAll(BroadcastEventsAsync(stoppingToken), BroadcastLanesAsync(stoppingToken));
+        var batcher = new TaskEventBatcher(
+            hub.Clients.Group(TaskHub.AllBatchedGroup),
+            options.Value.BatchInterval,
+            options.Value.MaxBatchSize,
+            timeProvider,
+            logger);
+        await Task.WhenAll(
+            BroadcastEventsAsync(batcher, stoppingToken),
+            SendBatchesOnTimeAsync(batcher, stoppingToken),
+            BroadcastLanesAsync(stoppingToken));
     }
 
-    private async Task BroadcastEventsAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Sends each event to the <c>SubscribeAll</c> group and adds it to the batch for the
+    /// <c>SubscribeAllBatched</c> group. One loop does both, so each group gets the events in the
+    /// order they were published.
+    /// </summary>
+    private async Task BroadcastEventsAsync(TaskEventBatcher batcher, CancellationToken stoppingToken)
     {
         var group = hub.Clients.Group(TaskHub.AllGroup);
         try
         {
             await foreach (var taskEvent in _events.Reader.ReadAllAsync(stoppingToken))
             {
-                try
+                var response = TaskEventResponse.From(taskEvent);
+                if (subscriptions.AllCount > 0)
                 {
-                    await group.SendAsync(TaskHub.TaskEventMethod, TaskEventResponse.From(taskEvent), stoppingToken);
+                    try
+                    {
+                        await group.SendAsync(TaskHub.TaskEventMethod, response, stoppingToken);
+                    }
+                    catch (Exception exception) when (exception is not OperationCanceledException)
+                    {
+                        EventsLog.BroadcastFailed(logger, exception);
+                    }
                 }
-                catch (Exception exception) when (exception is not OperationCanceledException)
+
+                if (subscriptions.AllBatchedCount > 0 && batcher.Add(response))
                 {
-                    EventsLog.BroadcastFailed(logger, exception);
+                    await batcher.SendAsync(stoppingToken);
                 }
 
                 if (Interlocked.Exchange(ref _dropped, 0) is > 0 and var dropped)
@@ -79,16 +103,27 @@ public sealed class DashboardBroadcaster(
         }
     }
 
+    private static async Task SendBatchesOnTimeAsync(TaskEventBatcher batcher, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await batcher.SendOnTimeAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
     private async Task BroadcastLanesAsync(CancellationToken stoppingToken)
     {
-        var group = hub.Clients.Group(TaskHub.AllGroup);
+        var group = hub.Clients.Groups(TaskHub.AllGroup, TaskHub.AllBatchedGroup);
         var sent = new Dictionary<string, LaneResponse>(StringComparer.Ordinal);
         using var timer = new PeriodicTimer(options.Value.LaneUpdateInterval, timeProvider);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                if (subscriptions.AllCount == 0)
+                if (!subscriptions.HasAllSubscribers)
                 {
                     sent.Clear();
                     continue;

@@ -13,8 +13,15 @@ public static class EventExtensions
             .Validate(options => options.OutputInterval >= TimeSpan.Zero, "Events:OutputInterval must be 0 or more.")
             .Validate(options => options.BroadcastBufferSize >= 1, "Events:BroadcastBufferSize must be 1 or more.")
             .Validate(options => options.RelayBufferSize >= 1, "Events:RelayBufferSize must be 1 or more.")
+            .Validate(
+                options => options.BatchInterval >= EventOptions.MinBatchInterval && options.BatchInterval <= EventOptions.MaxBatchInterval,
+                "Events:BatchInterval must be from 00:00:00.001 to 00:00:01 (1 ms to 1 s).")
+            .Validate(
+                options => options.MaxBatchSize is >= 1 and <= EventOptions.MaxBatchSizeLimit,
+                "Events:MaxBatchSize must be from 1 to 10000 events.")
             .ValidateOnStart();
-        services.AddSignalR();
+        // JSON stays the default protocol; clients that ask for MessagePack get the same keys.
+        services.AddSignalR().AddMessagePackProtocol(options => options.SerializerOptions = HubMessagePack.SerializerOptions);
         services.AddSingleton<TaskEventBus>();
         services.AddSingleton<TaskEventFeed>();
         services.AddSingleton<TaskHubSubscriptions>();

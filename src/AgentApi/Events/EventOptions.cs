@@ -5,6 +5,15 @@ public sealed class EventOptions
 {
     public const string SectionName = "Events";
 
+    /// <summary>The shortest <see cref="BatchInterval"/> allowed.</summary>
+    public static readonly TimeSpan MinBatchInterval = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>The longest <see cref="BatchInterval"/> allowed.</summary>
+    public static readonly TimeSpan MaxBatchInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>The largest <see cref="MaxBatchSize"/> allowed.</summary>
+    public const int MaxBatchSizeLimit = 10_000;
+
     /// <summary>How often a lane whose numbers changed is sent to dashboards. Defaults to 250 ms.</summary>
     public TimeSpan LaneUpdateInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
@@ -13,6 +22,16 @@ public sealed class EventOptions
     /// many). Defaults to 65,536.
     /// </summary>
     public int BroadcastBufferSize { get; set; } = 65_536;
+
+    /// <summary>
+    /// The longest time an event waits for its <c>taskEvents</c> batch to <c>SubscribeAllBatched</c>
+    /// clients: a batch is sent this long after its first event, or sooner once it holds
+    /// <see cref="MaxBatchSize"/> events. From 1 ms to 1 s; defaults to 20 ms.
+    /// </summary>
+    public TimeSpan BatchInterval { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>The maximum number of events in one <c>taskEvents</c> batch, from 1 to 10,000. Defaults to 500.</summary>
+    public int MaxBatchSize { get; set; } = 500;
 
     /// <summary>
     /// Shortest time between two <c>output</c> events of one task: model output that arrives

@@ -8,10 +8,10 @@ internal static partial class EventsLog
     public static partial void StreamFailed(ILogger logger, Guid taskId, string connectionId, Exception exception);
 
     [LoggerMessage(8002, LogLevel.Warning,
-        "The dashboard broadcast fell behind by {Capacity} events and dropped {Dropped} events; SubscribeAll clients missed them.")]
+        "The dashboard broadcast fell behind by {Capacity} events and dropped {Dropped} events; SubscribeAll and SubscribeAllBatched clients missed them.")]
     public static partial void BroadcastDropped(ILogger logger, int capacity, long dropped);
 
-    [LoggerMessage(8003, LogLevel.Warning, "Broadcasting task events to SubscribeAll clients failed.")]
+    [LoggerMessage(8003, LogLevel.Warning, "Broadcasting task events to SubscribeAll or SubscribeAllBatched clients failed.")]
     public static partial void BroadcastFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(8004, LogLevel.Information, "Listening for task events of other instances on channel '{Channel}'.")]

@@ -17,9 +17,16 @@ public sealed class TaskHubSubscriptions(
 
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<Guid, CancellationTokenSource>> _connections = new();
     private int _allCount;
+    private int _allBatchedCount;
 
     /// <summary>Connections here that called <c>SubscribeAll</c>.</summary>
     public int AllCount => Volatile.Read(ref _allCount);
+
+    /// <summary>Connections here that called <c>SubscribeAllBatched</c>.</summary>
+    public int AllBatchedCount => Volatile.Read(ref _allBatchedCount);
+
+    /// <summary>Whether any connection here receives every task's events, in either mode.</summary>
+    public bool HasAllSubscribers => AllCount > 0 || AllBatchedCount > 0;
 
     public bool Subscribe(string connectionId, Guid taskId, long afterSequence)
     {
@@ -59,9 +66,11 @@ public sealed class TaskHubSubscriptions(
         }
     }
 
-    internal void AllJoined() => Interlocked.Increment(ref _allCount);
+    internal void AllJoined(AllEventsMode mode) => Interlocked.Increment(ref AllCounter(mode));
 
-    internal void AllLeft() => Interlocked.Decrement(ref _allCount);
+    internal void AllLeft(AllEventsMode mode) => Interlocked.Decrement(ref AllCounter(mode));
+
+    private ref int AllCounter(AllEventsMode mode) => ref mode == AllEventsMode.Batched ? ref _allBatchedCount : ref _allCount;
 
     private async Task StreamAsync(
         string connectionId,

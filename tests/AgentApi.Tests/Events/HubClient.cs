@@ -8,20 +8,23 @@ namespace AgentApi.Tests.Events;
 internal sealed class HubClient : IAsyncDisposable
 {
     private readonly Channel<TaskEventDto> _events = Channel.CreateUnbounded<TaskEventDto>();
+    private readonly Channel<TaskEventDto[]> _batches = Channel.CreateUnbounded<TaskEventDto[]>();
     private readonly Channel<LaneDto> _lanes = Channel.CreateUnbounded<LaneDto>();
 
     private HubClient(HubConnection connection)
     {
         Connection = connection;
         connection.On<TaskEventDto>("taskEvent", taskEvent => _events.Writer.TryWrite(taskEvent));
+        connection.On<TaskEventDto[]>("taskEvents", batch => _batches.Writer.TryWrite(batch));
         connection.On<LaneDto>("laneChanged", lane => _lanes.Writer.TryWrite(lane));
     }
 
     public HubConnection Connection { get; }
 
-    public static HubConnection Build(Uri serverAddress, string? key)
+    /// <summary>Builds a connection over WebSockets; <paramref name="configure"/> may add a hub protocol, which the connection then uses.</summary>
+    public static HubConnection Build(Uri serverAddress, string? key, Action<IHubConnectionBuilder>? configure = null)
     {
-        return new HubConnectionBuilder()
+        var builder = new HubConnectionBuilder()
             .WithUrl(new Uri(serverAddress, "/hubs/tasks"), options =>
             {
                 options.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
@@ -29,8 +32,9 @@ internal sealed class HubClient : IAsyncDisposable
                 {
                     options.Headers["X-Api-Key"] = key;
                 }
-            })
-            .Build();
+            });
+        configure?.Invoke(builder);
+        return builder.Build();
     }
 
     public static async Task<HubClient> ConnectAsync(AgentApiFactory factory, string key = AgentApiFactory.AdminKey)
@@ -44,6 +48,8 @@ internal sealed class HubClient : IAsyncDisposable
         Connection.InvokeAsync("SubscribeTask", taskId, afterSequence).WaitAsync(TestTimeouts.Request);
 
     public Task SubscribeAllAsync() => Connection.InvokeAsync("SubscribeAll").WaitAsync(TestTimeouts.Request);
+
+    public Task SubscribeAllBatchedAsync() => Connection.InvokeAsync("SubscribeAllBatched").WaitAsync(TestTimeouts.Request);
 
     public async Task<TaskEventDto> NextEventAsync(TimeSpan? timeout = null) =>
         await _events.Reader.ReadAsync().AsTask().WaitAsync(timeout ?? TestTimeouts.Task);
@@ -63,6 +69,40 @@ internal sealed class HubClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Returns the next <c>taskEvents</c> batch.</summary>
+    public async Task<TaskEventDto[]> NextBatchAsync(TimeSpan? timeout = null) =>
+        await _batches.Reader.ReadAsync().AsTask().WaitAsync(timeout ?? TestTimeouts.Task);
+
+    /// <summary>Reads batches until they hold <paramref name="count"/> events in all, and returns the batches.</summary>
+    public async Task<List<TaskEventDto[]>> ReadBatchesAsync(int count, TimeSpan? timeout = null)
+    {
+        List<TaskEventDto[]> read = [];
+        var events = 0;
+        while (events < count)
+        {
+            var batch = await NextBatchAsync(timeout);
+            read.Add(batch);
+            events += batch.Length;
+        }
+
+        return read;
+    }
+
+    /// <summary>Reads batches until an event matches <paramref name="predicate"/>, and returns the events of every batch read.</summary>
+    public async Task<List<TaskEventDto>> ReadBatchedUntilAsync(Func<TaskEventDto, bool> predicate, TimeSpan? timeout = null)
+    {
+        List<TaskEventDto> read = [];
+        while (true)
+        {
+            var batch = await NextBatchAsync(timeout);
+            read.AddRange(batch);
+            if (batch.Any(predicate))
+            {
+                return read;
+            }
+        }
+    }
+
     public async Task<LaneDto> NextLaneAsync(TimeSpan? timeout = null) =>
         await _lanes.Reader.ReadAsync().AsTask().WaitAsync(timeout ?? TestTimeouts.Task);
 
@@ -71,6 +111,18 @@ internal sealed class HubClient : IAsyncDisposable
     {
         List<TaskEventDto> drained = [];
         while (_events.Reader.TryRead(out var next))
+        {
+            drained.Add(next);
+        }
+
+        return drained;
+    }
+
+    /// <summary><c>taskEvents</c> batches received so far and not read yet.</summary>
+    public List<TaskEventDto[]> DrainBatches()
+    {
+        List<TaskEventDto[]> drained = [];
+        while (_batches.Reader.TryRead(out var next))
         {
             drained.Add(next);
         }

@@ -112,8 +112,10 @@ public sealed class TaskHubTests
         Assert.Contains("not a valid task id", malformed.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task SubscribeAll_TaskRuns_ReceivesLifecycleEventsAndLaneChanges()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SubscribeAll_TaskRuns_ReceivesLifecycleEventsAndLaneChanges(bool batched)
     {
         await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync(settings: new Dictionary<string, string?>
         {
@@ -121,10 +123,11 @@ public sealed class TaskHubTests
         });
         using var http = factory.CreateAuthenticatedClient();
         await using var client = await HubClient.ConnectAsync(factory);
-        await client.SubscribeAllAsync();
+        await (batched ? client.SubscribeAllBatchedAsync() : client.SubscribeAllAsync());
 
         var taskId = await factory.SubmitAsync(http, new { agent = "general-purpose", input = "one two three four five six" });
-        var events = await client.ReadUntilAsync(e => e.TaskId == taskId && FinalTypes.Contains(e.Type));
+        Func<TaskEventDto, bool> isFinal = e => e.TaskId == taskId && FinalTypes.Contains(e.Type);
+        var events = batched ? await client.ReadBatchedUntilAsync(isFinal) : await client.ReadUntilAsync(isFinal);
         LaneDto lane;
         do
         {
@@ -139,6 +142,7 @@ public sealed class TaskHubTests
         Assert.DoesNotContain(TaskEventTypes.Output, types);
         Assert.Equal(0, lane.Active);
         Assert.Equal(1, lane.MaxConcurrent);
+        Assert.Empty(batched ? client.Drain() : client.DrainBatches());
     }
 
     [Fact]

@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using AgentApi.Events;
+using AgentApi.Storage;
+using AgentApi.Tasks;
+using AgentApi.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace AgentApi.Tests.Events;
+
+/// <summary><c>SubscribeAllBatched</c> and its <c>taskEvents</c> batches, next to the per-event <c>SubscribeAll</c>.</summary>
+public sealed class TaskHubBatchedTests
+{
+    private static readonly string[] FinalTypes = ["succeeded", "failed", "cancelled", "timed_out"];
+
+    [Fact]
+    public async Task SubscribeAllBatched_SeveralTasks_ReceivesEachOnceInOrder()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync(settings: new Dictionary<string, string?>
+        {
+            ["Models:Default:LatencyMs"] = "600000",
+            ["Events:MaxBatchSize"] = "20",
+        });
+        using var http = factory.CreateAuthenticatedClient();
+        await using var client = await HubClient.ConnectAsync(factory);
+        await client.SubscribeAllBatchedAsync();
+        List<Guid> taskIds = [];
+        for (var i = 0; i < 4; i++)
+        {
+            taskIds.Add(await factory.SubmitAsync(http, new { agent = "general-purpose", input = $"wait for the test {i}" }));
+        }
+
+        // 4 tasks of 250 stored events each, written side by side, so batches mix the tasks.
+        var store = factory.Services.GetRequiredService<TaskStore>();
+        await Task.WhenAll(taskIds.Select(taskId => Task.Run(async () =>
+        {
+            for (var step = 0; step < 250; step++)
+            {
+                var current = step;
+                await store.UpdateAsync(taskId, (task, events) =>
+                {
+                    events.Add(TaskEventTypes.Progress, new { percent = current / 3, step = current });
+                    return true;
+                }, CancellationToken.None);
+            }
+        }))).WaitAsync(TestTimeouts.Task * 4);
+        foreach (var taskId in taskIds)
+        {
+            var cancel = await http.PostAsync($"/api/tasks/{taskId}/cancel", null).WaitAsync(TestTimeouts.Request);
+            Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        }
+
+        List<TaskEventDto> received = [];
+        List<int> batchSizes = [];
+        var finished = new HashSet<Guid>();
+        while (finished.Count < taskIds.Count)
+        {
+            var batch = await client.NextBatchAsync();
+            received.AddRange(batch);
+            batchSizes.Add(batch.Length);
+            finished.UnionWith(batch.Where(e => FinalTypes.Contains(e.Type)).Select(e => e.TaskId));
+        }
+
+        foreach (var taskId in taskIds)
+        {
+            var stored = await store.GetEventsAsync(taskId, 0, 5_000, CancellationToken.None);
+            var expected = stored.Where(e => e.Type != TaskEventTypes.Output).Select(e => e.Sequence);
+            var actual = received.Where(e => e.TaskId == taskId).Select(e => e.Sequence);
+            Assert.Equal(expected, actual);
+            Assert.Equal(250, received.Count(e => e.TaskId == taskId && e.Type == TaskEventTypes.Progress));
+        }
+
+        Assert.Equal(taskIds.Count * 250, received.Count(e => e.Type == TaskEventTypes.Progress));
+        Assert.All(batchSizes, size => Assert.InRange(size, 1, 20));
+        Assert.Empty(client.Drain());
+    }
+
+    [Fact]
+    public async Task SubscribeAllBatched_Burst_SplitsAtMaxSize()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync(settings: new Dictionary<string, string?>
+        {
+            ["Events:MaxBatchSize"] = "100",
+            ["Events:BatchInterval"] = "00:00:01",
+        });
+        await using var client = await HubClient.ConnectAsync(factory);
+        await client.SubscribeAllBatchedAsync();
+        var events = SyntheticEvents(tasks: 5, count: 250);
+
+        var published = Stopwatch.StartNew();
+        factory.Services.GetRequiredService<TaskEventBus>().Publish(events);
+        var batches = await client.ReadBatchesAsync(250);
+        var lastArrived = published.Elapsed;
+
+        Assert.Equal([100, 100, 50], batches.Select(batch => batch.Length));
+        Assert.Equal(events.Select(e => (e.TaskId, e.Sequence)), batches.SelectMany(batch => batch).Select(e => (e.TaskId, e.Sequence)));
+        Assert.True(lastArrived >= TimeSpan.FromMilliseconds(900), $"The last 50 events arrived {lastArrived.TotalMilliseconds:F0} ms after the publish, before the 1 s interval.");
+        await Task.Delay(200);
+        Assert.Empty(client.DrainBatches());
+    }
+
+    [Fact]
+    public async Task SubscribeAllBatched_Events_MatchPerEventMessages()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync();
+        await using var perEvent = await HubClient.ConnectAsync(factory);
+        await perEvent.SubscribeAllAsync();
+        await using var batched = await HubClient.ConnectAsync(factory);
+        await batched.SubscribeAllBatchedAsync();
+        var events = SyntheticEvents(tasks: 3, count: 300);
+
+        var bus = factory.Services.GetRequiredService<TaskEventBus>();
+        foreach (var chunk in events.Chunk(40))
+        {
+            bus.Publish(chunk);
+        }
+
+        var single = new List<TaskEventDto>();
+        for (var i = 0; i < events.Count; i++)
+        {
+            single.Add(await perEvent.NextEventAsync());
+        }
+
+        var inBatches = (await batched.ReadBatchesAsync(events.Count)).SelectMany(batch => batch).ToList();
+
+        Assert.Equal(events.Select(e => (e.TaskId, e.Sequence)), single.Select(e => (e.TaskId, e.Sequence)));
+        Assert.Equal(events.Count, inBatches.Count);
+        for (var i = 0; i < events.Count; i++)
+        {
+            Assert.Equal(single[i].TaskId, inBatches[i].TaskId);
+            Assert.Equal(single[i].Sequence, inBatches[i].Sequence);
+            Assert.Equal(single[i].Type, inBatches[i].Type);
+            Assert.Equal(single[i].Timestamp, inBatches[i].Timestamp);
+            Assert.Equal(single[i].Data!.Value.GetRawText(), inBatches[i].Data!.Value.GetRawText());
+        }
+
+        await Task.Delay(200);
+        Assert.Empty(perEvent.DrainBatches());
+        Assert.Empty(batched.Drain());
+    }
+
+    [Fact]
+    public async Task Connect_WithoutKeyOrReadScope_IsRejected()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync();
+        using var admin = factory.CreateAuthenticatedClient();
+        var created = await admin.PostAsJsonAsync("/api/keys", new { name = "producer", scopes = new[] { "submit" } }).WaitAsync(TestTimeouts.Request);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var submitKey = (await created.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("key").GetString();
+
+        await using var anonymous = HubClient.Build(factory.ServerAddress, key: null);
+        var noKey = await Assert.ThrowsAsync<HttpRequestException>(() => anonymous.StartAsync().WaitAsync(TestTimeouts.Request));
+        await using var producer = HubClient.Build(factory.ServerAddress, submitKey);
+        var noScope = await Assert.ThrowsAsync<HttpRequestException>(() => producer.StartAsync().WaitAsync(TestTimeouts.Request));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, noKey.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, noScope.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SubscribeAll_OtherModeSecond_FailsAndKeepsFirst(bool batchedFirst)
+    {
+        await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync();
+        await using var client = await HubClient.ConnectAsync(factory);
+        Func<Task> subscribeFirst = batchedFirst ? client.SubscribeAllBatchedAsync : client.SubscribeAllAsync;
+        Func<Task> subscribeSecond = batchedFirst ? client.SubscribeAllAsync : client.SubscribeAllBatchedAsync;
+        await subscribeFirst();
+
+        await subscribeFirst();
+        var switching = await Assert.ThrowsAsync<HubException>(subscribeSecond);
+        var events = SyntheticEvents(tasks: 2, count: 30);
+        factory.Services.GetRequiredService<TaskEventBus>().Publish(events);
+        var received = batchedFirst
+            ? (await client.ReadBatchesAsync(events.Count)).SelectMany(batch => batch).ToList()
+            : await client.ReadUntilAsync(e => e.Sequence == events[^1].Sequence && e.TaskId == events[^1].TaskId);
+
+        var firstMethod = batchedFirst ? "SubscribeAllBatched" : "SubscribeAll";
+        Assert.Contains($"already called {firstMethod},", switching.Message, StringComparison.Ordinal);
+        Assert.Equal(events.Select(e => (e.TaskId, e.Sequence)), received.Select(e => (e.TaskId, e.Sequence)));
+        await Task.Delay(200);
+        Assert.Empty(client.Drain());
+        Assert.Empty(client.DrainBatches());
+    }
+
+    [Theory]
+    [InlineData("Events:BatchInterval", "00:00:00", "Events:BatchInterval must be from 00:00:00.001 to 00:00:01")]
+    [InlineData("Events:BatchInterval", "00:00:02", "Events:BatchInterval must be from 00:00:00.001 to 00:00:01")]
+    [InlineData("Events:MaxBatchSize", "0", "Events:MaxBatchSize must be from 1 to 10000 events.")]
+    [InlineData("Events:MaxBatchSize", "10001", "Events:MaxBatchSize must be from 1 to 10000 events.")]
+    public void EventOptions_InvalidBatchSetting_Fails(string key, string value, string expectedMessage)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
+        using var services = new ServiceCollection()
+            .AddLogging()
+            .AddEvents(configuration, new StorageInfo(StorageMode.Embedded, null, null))
+            .BuildServiceProvider();
+
+        var exception = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<EventOptions>>().Value);
+
+        Assert.Contains(expectedMessage, exception.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Creates <paramref name="count"/> <c>progress</c> events spread over new task ids in turn,
+    /// each task's sequences from 1, for <see cref="TaskEventBus.Publish"/> without storing them.
+    /// </summary>
+    private static List<TaskEvent> SyntheticEvents(int tasks, int count)
+    {
+        var taskIds = Enumerable.Range(0, tasks).Select(_ => Guid.NewGuid()).ToArray();
+        var sequences = new long[tasks];
+        var timestamp = TimeProvider.System.GetUtcNow();
+        return Enumerable.Range(0, count).Select(index => new TaskEvent
+        {
+            TaskId = taskIds[index % tasks],
+            Sequence = ++sequences[index % tasks],
+            Type = TaskEventTypes.Progress,
+            Timestamp = timestamp,
+            DataJson = string.Create(CultureInfo.InvariantCulture, $$"""{"index":{{index}},"note":"synthetic"}"""),
+        }).ToList();
+    }
+}
