@@ -295,9 +295,18 @@ public sealed partial class TaskStore
         || (exception.InnerException is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 19 } sqlite
             && sqlite.Message.Contains("task_events", StringComparison.Ordinal));
 
+    /// <summary>
+    /// Resolution of event timestamps, in ticks: 100 µs, which is what the embedded store's
+    /// <c>DateTimeOffsetToBinaryConverter</c> keeps (PostgreSQL keeps 1 µs). Live subscribers get
+    /// an event as published and readers of the store get it as stored, so the timestamp is
+    /// truncated before both.
+    /// </summary>
+    private const long EventTimestampTicks = 1_000;
+
     private List<TaskEvent> AppendEvents(AgentDbContext db, AgentTask task, TaskEventBuffer buffer)
     {
-        var now = timeProvider.GetUtcNow();
+        var clock = timeProvider.GetUtcNow();
+        var now = new DateTimeOffset(clock.Ticks - (clock.Ticks % EventTimestampTicks), clock.Offset);
         List<TaskEvent> events = [];
         foreach (var (type, dataJson) in buffer.Events)
         {
