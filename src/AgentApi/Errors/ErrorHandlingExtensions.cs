@@ -18,6 +18,7 @@ public static class ErrorHandlingExtensions
                 Activity.Current?.Id ?? context.HttpContext.TraceIdentifier);
             context.ProblemDetails.Detail ??= DefaultDetail(context.ProblemDetails, context.HttpContext);
         });
+        services.AddSingleton<IProblemDetailsWriter, FallbackProblemDetailsWriter>();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<StorageUnavailableExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);

@@ -72,6 +72,28 @@ public sealed class EventStreamTests
         Assert.Contains("Last-Event-ID", problem, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("?after=-1", HttpStatusCode.BadRequest)]
+    [InlineData("", HttpStatusCode.NotFound)]
+    public async Task ServerSentEvents_Rejected_IsFullProblemDetails(string query, HttpStatusCode status)
+    {
+        await using var factory = await AgentApiFactory.StartPostgresAsync();
+        using var client = factory.CreateAuthenticatedClient();
+        var taskId = status == HttpStatusCode.NotFound
+            ? Guid.NewGuid()
+            : await factory.SubmitAsync(client, new { agent = "general-purpose", input = "hello" });
+
+        using var request = StreamRequest(taskId, query);
+        using var response = await client.SendAsync(request).WaitAsync(TestTimeouts.Request);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync().WaitAsync(TestTimeouts.Request));
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal((int)status, problem.RootElement.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrEmpty(problem.RootElement.GetProperty("detail").GetString()));
+        Assert.False(string.IsNullOrEmpty(problem.RootElement.GetProperty("traceId").GetString()));
+    }
+
     private static HttpRequestMessage StreamRequest(Guid taskId, string query)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, $"/api/tasks/{taskId}/events{query}");
