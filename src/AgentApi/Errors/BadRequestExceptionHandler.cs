@@ -36,14 +36,15 @@ internal sealed class BadRequestExceptionHandler(
         else if (jsonException is not null)
         {
             var field = FieldName(jsonException.Path);
+            var unknown = IsUnknownField(jsonException);
             problem = new Microsoft.AspNetCore.Http.HttpValidationProblemDetails(new Dictionary<string, string[]>
             {
-                [field] = [DescribeJsonError(jsonException)],
+                [field] = [unknown ? UnknownFieldMessage : DescribeJsonError(jsonException)],
             })
             {
                 Status = StatusCodes.Status400BadRequest,
                 Title = "The request body is not valid JSON for this endpoint",
-                Detail = $"Field '{field}' could not be read.",
+                Detail = unknown ? $"Field '{field}' is not a field of this request." : $"Field '{field}' could not be read.",
             };
         }
         else
@@ -62,6 +63,17 @@ internal sealed class BadRequestExceptionHandler(
             Exception = exception,
         });
     }
+
+    private const string UnknownFieldMessage =
+        "Unknown field: check its spelling, or remove it. The request schema in Swagger UI lists the fields.";
+
+    /// <summary>
+    /// Whether System.Text.Json rejected a property the request type does not have, which the
+    /// service's <c>JsonUnmappedMemberHandling.Disallow</c> makes an error. Recognised by
+    /// System.Text.Json's message (10.0), which has no error code.
+    /// </summary>
+    private static bool IsUnknownField(JsonException exception) =>
+        exception.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal);
 
     private static JsonException? FindJsonException(Exception exception)
     {

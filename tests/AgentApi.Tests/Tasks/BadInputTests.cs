@@ -142,6 +142,24 @@ public sealed class BadInputTests(PostgresAppFixture fixture) : IClassFixture<Po
         Assert.Equal(before, await CountRowsAsync());
     }
 
+    [Fact]
+    public async Task UnknownField_IsNamedAsUnknown()
+    {
+        using var client = fixture.Factory.CreateAuthenticatedClient();
+
+        using var response = await client.PostAsync(
+            "/api/tasks",
+            new StringContent("""{"inptu":"x"}""", Encoding.UTF8, Json)).WaitAsync(TestTimeouts.Request);
+        var text = await response.Content.ReadAsStringAsync();
+        using var problem = System.Text.Json.JsonDocument.Parse(text);
+        var message = problem.RootElement.GetProperty("errors").GetProperty("inptu")[0].GetString();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Field 'inptu' is not a field of this request.", problem.RootElement.GetProperty("detail").GetString());
+        Assert.StartsWith("Unknown field", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("AgentApi.", text, StringComparison.Ordinal);
+    }
+
     private async Task<(int Tasks, int Events, long Jobs)> CountRowsAsync()
     {
         await using var db = fixture.Factory.CreateDbContext();
