@@ -1,4 +1,5 @@
 using AgentApi.Storage;
+using Microsoft.AspNetCore.SignalR;
 
 namespace AgentApi.Events;
 
@@ -21,7 +22,11 @@ public static class EventExtensions
                 "Events:MaxBatchSize must be from 1 to 10000 events.")
             .ValidateOnStart();
         // JSON stays the default protocol; clients that ask for MessagePack get the same keys.
-        services.AddSignalR().AddMessagePackProtocol(options => options.SerializerOptions = HubMessagePack.SerializerOptions);
+        services.AddSignalR(options => options.AddFilter<HubErrorLogging>())
+            .AddMessagePackProtocol(options => options.SerializerOptions = HubMessagePack.SerializerOptions);
+
+        // HubErrorLogging logs failed calls instead, so the dispatcher keeps only its critical entries.
+        services.AddLogging(logging => logging.AddFilter(HubErrorLogging.DispatcherCategory, LogLevel.Critical));
         services.AddSingleton<TaskEventBus>();
         services.AddSingleton<TaskEventFeed>();
         services.AddSingleton<TaskHubSubscriptions>();

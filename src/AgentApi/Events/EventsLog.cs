@@ -31,4 +31,10 @@ internal static partial class EventsLog
     [LoggerMessage(8008, LogLevel.Warning,
         "Passing an API key change between instances failed; other instances keep their key list until the next change or reconnect.")]
     public static partial void KeyNoticeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(8009, LogLevel.Debug, "Hub method '{Method}' rejected a call from connection '{ConnectionId}': {Reason}")]
+    public static partial void HubCallRejected(ILogger logger, string method, string connectionId, string reason);
+
+    [LoggerMessage(8010, LogLevel.Error, "Hub method '{Method}' failed for connection '{ConnectionId}'.")]
+    public static partial void HubCallFailed(ILogger logger, string method, string connectionId, Exception exception);
 }

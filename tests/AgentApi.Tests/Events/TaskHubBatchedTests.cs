@@ -9,6 +9,7 @@ using AgentApi.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace AgentApi.Tests.Events;
@@ -183,6 +184,7 @@ public sealed class TaskHubBatchedTests
 
         var firstMethod = batchedFirst ? "SubscribeAllBatched" : "SubscribeAll";
         Assert.Contains($"already called {firstMethod},", switching.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(factory.Logs.Entries, entry => entry.Level >= LogLevel.Error);
         Assert.Equal(events.Select(e => (e.TaskId, e.Sequence)), received.Select(e => (e.TaskId, e.Sequence)));
         await Task.Delay(200);
         Assert.Empty(client.Drain());
