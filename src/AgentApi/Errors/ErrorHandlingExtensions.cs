@@ -17,6 +17,7 @@ public static class ErrorHandlingExtensions
                 "traceId",
                 Activity.Current?.Id ?? context.HttpContext.TraceIdentifier);
             context.ProblemDetails.Detail ??= DefaultDetail(context.ProblemDetails, context.HttpContext);
+            ProblemDefaults.Apply(context.ProblemDetails, context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode);
         });
         services.AddSingleton<IProblemDetailsWriter, FallbackProblemDetailsWriter>();
         services.AddExceptionHandler<BadRequestExceptionHandler>();

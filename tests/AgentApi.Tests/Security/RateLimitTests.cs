@@ -34,7 +34,9 @@ public sealed class RateLimitTests
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.InRange(int.Parse(limited.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture), 1, 60);
         Assert.Equal("application/problem+json", limited.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("RateLimits:PermitsPerWindow", await limited.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var problem = await limited.Content.ReadAsStringAsync();
+        Assert.Contains("RateLimits:PermitsPerWindow", problem, StringComparison.Ordinal);
+        Assert.Contains("\"type\":\"https://tools.ietf.org/html/rfc6585#section-4\"", problem, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, otherStatus);
         Assert.Equal(HttpStatusCode.OK, health);
     }
