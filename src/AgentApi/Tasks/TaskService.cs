@@ -245,12 +245,9 @@ public sealed class TaskService(
             IdempotencyKey = idempotencyKey,
             RequestHash = requestHash,
             // Whole milliseconds, so the 202 shows the same instant as every later read.
-            CreatedAt = TruncateToMilliseconds(timeProvider.GetUtcNow()),
+            CreatedAt = Timestamps.Truncate(timeProvider.GetUtcNow(), TimeSpan.FromMilliseconds(1)),
         };
     }
-
-    private static DateTimeOffset TruncateToMilliseconds(DateTimeOffset value) =>
-        new(value.Ticks - (value.Ticks % TimeSpan.TicksPerMillisecond), value.Offset);
 
     private async Task<AgentTask?> FindByIdempotencyKeyAsync(string idempotencyKey, CancellationToken cancellationToken)
     {

@@ -296,17 +296,16 @@ public sealed partial class TaskStore
             && sqlite.Message.Contains("task_events", StringComparison.Ordinal));
 
     /// <summary>
-    /// Resolution of event timestamps, in ticks: 100 µs, which is what the embedded store's
+    /// Resolution of event timestamps: 100 µs, which is what the embedded store's
     /// <c>DateTimeOffsetToBinaryConverter</c> keeps (PostgreSQL keeps 1 µs). Live subscribers get
     /// an event as published and readers of the store get it as stored, so the timestamp is
     /// truncated before both.
     /// </summary>
-    private const long EventTimestampTicks = 1_000;
+    private static readonly TimeSpan EventTimestampResolution = TimeSpan.FromMicroseconds(100);
 
     private List<TaskEvent> AppendEvents(AgentDbContext db, AgentTask task, TaskEventBuffer buffer)
     {
-        var clock = timeProvider.GetUtcNow();
-        var now = new DateTimeOffset(clock.Ticks - (clock.Ticks % EventTimestampTicks), clock.Offset);
+        var now = Timestamps.Truncate(timeProvider.GetUtcNow(), EventTimestampResolution);
         List<TaskEvent> events = [];
         foreach (var (type, dataJson) in buffer.Events)
         {

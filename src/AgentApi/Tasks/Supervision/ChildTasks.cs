@@ -48,7 +48,7 @@ public sealed class ChildTasks(
     /// </summary>
     public IReadOnlyList<AgentTask> Build(AgentTask parent, IReadOnlyList<(int Index, SubtaskRequest Subtask)> subtasks, string lane)
     {
-        var now = TruncateToMilliseconds(timeProvider.GetUtcNow());
+        var now = Timestamps.Truncate(timeProvider.GetUtcNow(), TimeSpan.FromMilliseconds(1));
         return subtasks.Select(entry =>
         {
             var agent = entry.Subtask.Agent ?? AgentCatalog.DefaultAgent;
@@ -163,7 +163,4 @@ public sealed class ChildTasks(
     }
 
     public static string LaneFor(bool nested) => nested ? LaneNames.Nested : LaneNames.Subagent;
-
-    private static DateTimeOffset TruncateToMilliseconds(DateTimeOffset value) =>
-        new(value.Ticks - (value.Ticks % TimeSpan.TicksPerMillisecond), value.Offset);
 }
