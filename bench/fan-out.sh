@@ -4,7 +4,7 @@
 # model of its own ("Worker", 100 ms); the parent's synthesis uses Default at 0 ms. Runs in
 # embedded mode, or on PostgreSQL when ConnectionStrings__Postgres is set. WARMUPS fan-outs of the
 # same size run first (default 20), because the JIT keeps recompiling hot code for the first
-# several thousand children and a long-running service is past that: after 8 warm-ups the
+# several thousand children and a long-running service is past that. After 8 warm-ups the
 # service still used 1.2 to 1.3 s of CPU in the first measured fan-outs and 0.7 s in the fourth.
 # Then RUNS fan-outs are measured (default 5).
 # Usage: bench/fan-out.sh [CHILDREN] [PORT]

@@ -24,8 +24,8 @@ public sealed class EventOptions
     public int BroadcastBufferSize { get; set; } = 65_536;
 
     /// <summary>
-    /// The longest time an event waits for its <c>taskEvents</c> batch to <c>SubscribeAllBatched</c>
-    /// clients: a batch is sent this long after its first event, or sooner once it holds
+    /// Maximum time an event waits in a <c>taskEvents</c> batch for <c>SubscribeAllBatched</c>
+    /// clients. A batch is sent this long after its first event, or sooner once it contains
     /// <see cref="MaxBatchSize"/> events. From 1 ms to 1 s; defaults to 20 ms.
     /// </summary>
     public TimeSpan BatchInterval { get; set; } = TimeSpan.FromMilliseconds(20);

@@ -118,7 +118,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         lane.Ready[(int)item.Priority].Add(item);
 
         // The enqueue above is a full fence, and StopAsync sets _stopping before it drains the
-        // queues under the lock, so either this read sees the flag or the drain sees the item.
+        // queues under the lock, so either this read finds the flag set or the drain finds the item.
         if (_stopping && item.TryMarkRemoved())
         {
             lane.CountRemoved();
@@ -127,7 +127,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
 
         // Read after the enqueue. A runner gives back its slot before it looks at the queues
-        // again, so either this call sees the free slot or that runner sees the item.
+        // again, so either this call finds the free slot or that runner finds the item.
         if (lane.TryReserveSlot())
         {
             StartRunner(lane);
@@ -403,7 +403,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// Takes the next item for a runner, or gives back the runner's slot and returns null. A taken
     /// item is counted as running under the lock, so StopAsync cannot read zero while an item is
     /// about to run. Under the lane's lock, so that Remove, which may make a session's item ready,
-    /// sees the slot given back.
+    /// finds the slot given back.
     /// </summary>
     private LaneWorkItem? TakeNextOrFreeSlot(Lane lane, long now)
     {
