@@ -142,6 +142,35 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Schedule_WhileRunnerGivesBackSlot_ItemStillRuns()
+    {
+        const int items = 30_000;
+        CreateDispatcher(limit: 1);
+        var counter = new RunCounter();
+
+        // Each item is scheduled the moment the one before it has run, while the runner looks for
+        // more work and gives back its slot. A scheduler that finds the slot still taken starts no
+        // runner, so the runner must look again after it gives the slot back, or the item waits
+        // forever with the slot free.
+        for (var i = 1; i <= items; i++)
+        {
+            Assert.True(Dispatcher.Schedule(new CountingItem(Lane, counter)));
+            var waited = Stopwatch.StartNew();
+            while (counter.Count < i)
+            {
+                if (waited.Elapsed > TestTimeout)
+                {
+                    Assert.Fail($"Item {i} of {items} did not run; the lane reports {Snapshot().Active} active and {Snapshot().Queued} queued.");
+                }
+
+                Thread.SpinWait(8);
+            }
+        }
+
+        Assert.Equal(items, counter.Count);
+    }
+
+    [Fact]
     public async Task Schedule_AllWaiting_TakesHighThenDefaultThenLow()
     {
         CreateDispatcher(limit: 1);
@@ -971,6 +1000,29 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
     }
 
     // Helpers.
+
+    /// <summary>Counts the <see cref="CountingItem"/> objects that ran.</summary>
+    private sealed class RunCounter
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public void Increment() => Interlocked.Increment(ref _count);
+    }
+
+    /// <summary>An item that counts itself and completes synchronously, lighter than a <see cref="TestWorkItem"/> for loops of many items.</summary>
+    private sealed class CountingItem(string lane, RunCounter counter) : LaneWorkItem(lane, sessionKey: null, LanePriority.Default, CancellationToken.None)
+    {
+        public override string Id => "counting";
+
+        protected internal override ValueTask<bool> ExecuteAsync(CancellationToken shutdownToken)
+        {
+            counter.Increment();
+            return ValueTask.FromResult(true);
+        }
+    }
+
 
     private void CreateDispatcher(int limit, TimeSpan? ageingInterval = null, LaneMetrics? metrics = null)
     {
