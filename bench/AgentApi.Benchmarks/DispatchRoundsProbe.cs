@@ -58,7 +58,7 @@ internal static class DispatchRoundsProbe
             $"  median dispatcher {dispatcherMedian,6:F1} ns, Channel pool {channelMedian,5:F1} ns, ratio {dispatcherMedian / channelMedian:F2}"));
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"  Channel pool with two clock reads per item: min {timedMin,5:F1} ns (ratio to the pool {timedMin / channelMin:F2}), median {timedMedian,5:F1} ns (ratio {timedMedian / channelMedian:F2})"));
+            $"  Channel pool with two Stopwatch reads per item: min {timedMin,5:F1} ns (ratio to the pool {timedMin / channelMin:F2}), median {timedMedian,5:F1} ns (ratio {timedMedian / channelMedian:F2})"));
         return 0;
     }
 
@@ -110,8 +110,9 @@ internal static class DispatchRoundsProbe
     }
 
     /// <summary>
-    /// The Channel pool with the two clock reads that the dispatcher makes to time each wait. The
-    /// writer dates each item, and the reader reads the clock before it runs the item, so the
+    /// The Channel pool with two <c>Stopwatch.GetTimestamp</c> reads per item, as the dispatcher
+    /// made to time each wait before it dated waits with the coarse <c>Environment.TickCount64</c>.
+    /// The writer dates each item, and the reader reads the clock before it runs the item, so the
     /// difference to the plain pool is what the two reads cost in this run.
     /// </summary>
     private static void WriteToTimedChannelPool(NoOpLaneItem[] items, int readers)

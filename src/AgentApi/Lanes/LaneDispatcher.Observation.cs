@@ -19,7 +19,7 @@ public sealed partial class LaneDispatcher
             if (oldest is not null)
             {
                 reason = WaitReasonOf(lane, oldest, rateLimited);
-                oldestWaitMs = _timeProvider.GetElapsedTime(oldest.EnqueuedTimestamp).TotalMilliseconds;
+                oldestWaitMs = Math.Max(0, _clock.NowMilliseconds - oldest.EnqueuedAtMs);
             }
 
             return new LaneSnapshot(
@@ -97,9 +97,10 @@ public sealed partial class LaneDispatcher
             List<(LaneWorkItem Item, long WaitMs, LaneWaitReason Reason, int Position, int Waiting, int Active, int Limit, string Running)> longWaits = [];
             lock (lane.Sync)
             {
+                var now = _clock.NowMilliseconds;
                 foreach (var head in WaitingHeads(lane).ToList())
                 {
-                    var waited = _timeProvider.GetElapsedTime(head.EnqueuedTimestamp);
+                    var waited = TimeSpan.FromMilliseconds(now - head.EnqueuedAtMs);
                     if (head.WaitLogged || waited < threshold)
                     {
                         continue;

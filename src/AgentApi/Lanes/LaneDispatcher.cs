@@ -21,6 +21,9 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// <summary>How long cancelled work may take to wind down once the grace period is over.</summary>
     private static readonly TimeSpan CancelledWorkTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>The start of a run that was not timed, because no metrics listener collected run times.</summary>
+    private const long NotTimed = long.MinValue;
+
     private readonly FrozenDictionary<string, Lane> _lanes;
     private readonly TimeProvider _timeProvider;
     private readonly LaneDispatcherOptions _options;
@@ -33,8 +36,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// <summary>The shutdown token, read once because the runners pass it to every item they run.</summary>
     private readonly CancellationToken _shutdownToken;
 
-    /// <summary>The ageing interval in timestamp ticks of the time provider, or 0 when ageing is off.</summary>
-    private readonly long _ageingTimestampTicks;
+    /// <summary>Dates waiting work. Run times, which only metrics listeners read, use the time provider's timestamps.</summary>
+    private readonly LaneClock _clock;
+
+    /// <summary>The ageing interval in milliseconds, or 0 when ageing is off.</summary>
+    private readonly long _ageingMilliseconds;
 
     private readonly double _timestampTicksPerMillisecond;
     private volatile bool _stopping;
@@ -52,9 +58,10 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         _metrics = metrics;
         _shutdownToken = _shutdown.Token;
         _timestampTicksPerMillisecond = timeProvider.TimestampFrequency / 1000.0;
-        _ageingTimestampTicks = options.AgeingInterval <= TimeSpan.Zero
+        _clock = new LaneClock(timeProvider);
+        _ageingMilliseconds = options.AgeingInterval <= TimeSpan.Zero
             ? 0
-            : (long)Math.Min(long.MaxValue, Math.Ceiling(options.AgeingInterval.TotalMilliseconds * _timestampTicksPerMillisecond));
+            : (long)Math.Min(long.MaxValue, Math.Ceiling(options.AgeingInterval.TotalMilliseconds));
         _lanes = laneLimits.ToFrozenDictionary(pair => pair.Key, pair => new Lane(pair.Key, pair.Value), StringComparer.Ordinal);
         _waitCheck = timeProvider.CreateTimer(static state => ((LaneDispatcher)state!).LogLongWaits(), this, WaitCheckInterval, WaitCheckInterval);
         _metrics?.Observe(this);
@@ -106,7 +113,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
 
         // Counted and dated before the cancellation callback exists, so that Remove always finds the item counted.
-        item.EnqueuedTimestamp = _timeProvider.GetTimestamp();
+        item.EnqueuedAtMs = _clock.NowMilliseconds;
         item.Sequence = lane.NextSequence();
         RegisterCancellation(lane, item);
         if (!item.IsWaiting)
@@ -141,7 +148,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         RegisterCancellation(lane, item);
 
         // Read before the lock, so that the lock is held as briefly as possible.
-        var scheduledAt = _timeProvider.GetTimestamp();
+        var scheduledAt = _clock.NowMilliseconds;
         bool startRunner;
         lock (lane.Sync)
         {
@@ -159,7 +166,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             }
 
             item.Sequence = lane.NextSequence();
-            item.EnqueuedTimestamp = scheduledAt;
+            item.EnqueuedAtMs = scheduledAt;
 
             if (holder is not null && holder.Lane == item.Lane && holder.IsRunningIn == lane && item.TryMarkRunning())
             {
@@ -326,13 +333,13 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// <summary>A runner loop, which owns one of the lane's slots and runs items until none is ready.</summary>
     private async Task RunAsync(Lane lane)
     {
-        var startedAt = _timeProvider.GetTimestamp();
-        var item = TakeNextOrExit(lane, finished: null, succeeded: false, startedAt);
+        var item = TakeNextOrExit(lane, finished: null, succeeded: false, _clock.NowMilliseconds);
         if (item is null)
         {
             return;
         }
 
+        var startedAt = StartRunTimer();
         while (true)
         {
             bool succeeded;
@@ -347,12 +354,9 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             }
 
             item.CancellationRegistration.Dispose();
+            var finishedAt = RecordFinished(lane, startedAt, succeeded);
 
-            // One clock read per item ends this item's run time and dates the next item's start.
-            var now = _timeProvider.GetTimestamp();
-            RecordFinished(lane, startedAt, now, succeeded);
-
-            var next = TakeNextOrExit(lane, item, succeeded, now);
+            var next = TakeNextOrExit(lane, item, succeeded, _clock.NowMilliseconds);
             SignalIfDrained();
             if (next is null)
             {
@@ -360,7 +364,9 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             }
 
             item = next;
-            startedAt = now;
+
+            // One timestamp ends this item's run time and starts the next one's.
+            startedAt = finishedAt == NotTimed ? StartRunTimer() : finishedAt;
         }
     }
 
@@ -368,7 +374,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// Records the item that finished, if any, and takes the next item for a runner under one
     /// lock. Returns null once the runner has given back its slot.
     /// </summary>
-    private LaneWorkItem? TakeNextOrExit(Lane lane, LaneWorkItem? finished, bool succeeded, long now)
+    private LaneWorkItem? TakeNextOrExit(Lane lane, LaneWorkItem? finished, bool succeeded, long nowMs)
     {
         while (true)
         {
@@ -381,7 +387,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
                     finished = null;
                 }
 
-                next = TakeNextOrFreeSlot(lane, now);
+                next = TakeNextOrFreeSlot(lane, nowMs);
             }
 
             if (next is not null)
@@ -405,9 +411,9 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// about to run. Under the lane's lock, so that Remove, which may make a session's item ready,
     /// finds the slot given back.
     /// </summary>
-    private LaneWorkItem? TakeNextOrFreeSlot(Lane lane, long now)
+    private LaneWorkItem? TakeNextOrFreeSlot(Lane lane, long nowMs)
     {
-        var item = lane.Slots > lane.Limit || _stopping ? null : TakeNext(lane, now);
+        var item = lane.Slots > lane.Limit || _stopping ? null : TakeNext(lane, nowMs);
         if (item is null)
         {
             lane.ReleaseSlot();
@@ -416,21 +422,34 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         return item;
     }
 
-    private void RecordFinished(Lane lane, long startedAt, long finishedAt, bool succeeded)
+    /// <summary>
+    /// Returns the time provider's timestamp when a metrics listener collects run times, and
+    /// <see cref="NotTimed"/> otherwise, so that the precise clock is read only when someone
+    /// listens.
+    /// </summary>
+    private long StartRunTimer() => _metrics is { IsRunTimeEnabled: true } ? _timeProvider.GetTimestamp() : NotTimed;
+
+    /// <summary>
+    /// Counts a finished item in the metrics and records its run time when it was timed and
+    /// run times are still collected. Returns the timestamp that ended the run, or
+    /// <see cref="NotTimed"/>.
+    /// </summary>
+    private long RecordFinished(Lane lane, long startedAt, bool succeeded)
     {
         if (_metrics is not { } metrics)
         {
-            return;
+            return NotTimed;
         }
 
-        if (metrics.IsRunTimeEnabled)
-        {
-            metrics.RecordRun(lane.Name, (finishedAt - startedAt) / _timestampTicksPerMillisecond, succeeded);
-        }
-        else
+        if (startedAt == NotTimed || !metrics.IsRunTimeEnabled)
         {
             metrics.CountFinished(lane.Name, succeeded);
+            return NotTimed;
         }
+
+        var finishedAt = _timeProvider.GetTimestamp();
+        metrics.RecordRun(lane.Name, (finishedAt - startedAt) / _timestampTicksPerMillisecond, succeeded);
+        return finishedAt;
     }
 
     private async Task RunBorrowedAsync(Lane lane, LaneWorkItem item)
@@ -448,7 +467,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
 
     private async ValueTask<bool> ExecuteItemAsync(Lane lane, LaneWorkItem item)
     {
-        var startedAt = _timeProvider.GetTimestamp();
+        var startedAt = StartRunTimer();
         bool succeeded;
         try
         {
@@ -461,7 +480,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
 
         item.CancellationRegistration.Dispose();
-        RecordFinished(lane, startedAt, _timeProvider.GetTimestamp(), succeeded);
+        RecordFinished(lane, startedAt, succeeded);
         return succeeded;
     }
 
@@ -507,7 +526,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     }
 
     /// <summary>Takes the next item to run, or null. Called under the lane's lock.</summary>
-    private LaneWorkItem? TakeNext(Lane lane, long now)
+    private LaneWorkItem? TakeNext(Lane lane, long nowMs)
     {
         LaneLevel? bestLevel = null;
         LaneWorkItem? best = null;
@@ -521,7 +540,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
                 continue;
             }
 
-            var effectiveLevel = EffectiveLevel(level, head, now);
+            var effectiveLevel = EffectiveLevel(level, head, nowMs);
             if (effectiveLevel < bestEffectiveLevel || (effectiveLevel == bestEffectiveLevel && head.Sequence < best!.Sequence))
             {
                 best = head;
@@ -540,21 +559,21 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         lane.AddRunning(best);
 
         // A scheduler may date an item after the runner read the clock and before it took the lock.
-        var waitMs = Math.Max(0, now - best.EnqueuedTimestamp) / _timestampTicksPerMillisecond;
+        double waitMs = Math.Max(0, nowMs - best.EnqueuedAtMs);
         lane.RecordWait(waitMs);
         _metrics?.RecordWait(lane.Name, waitMs);
         return best;
     }
 
-    private int EffectiveLevel(int level, LaneWorkItem item, long now)
+    private int EffectiveLevel(int level, LaneWorkItem item, long nowMs)
     {
-        var waited = now - item.EnqueuedTimestamp;
-        if (level == 0 || _ageingTimestampTicks == 0 || waited < _ageingTimestampTicks)
+        var waited = nowMs - item.EnqueuedAtMs;
+        if (level == 0 || _ageingMilliseconds == 0 || waited < _ageingMilliseconds)
         {
             return level;
         }
 
-        var promotions = (int)Math.Min(level, waited / _ageingTimestampTicks);
+        var promotions = (int)Math.Min(level, waited / _ageingMilliseconds);
         return level - promotions;
     }
 

@@ -46,7 +46,8 @@ public abstract class LaneWorkItem
 
     internal long Sequence { get; set; }
 
-    internal long EnqueuedTimestamp { get; set; }
+    /// <summary>When the item was scheduled, in <see cref="LaneClock"/> milliseconds.</summary>
+    internal long EnqueuedAtMs { get; set; }
 
     internal bool InSessionPending { get; set; }
 

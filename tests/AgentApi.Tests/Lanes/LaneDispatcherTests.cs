@@ -677,20 +677,20 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task GetSnapshot_SubMillisecondWait_KeepsFraction()
+    public async Task GetSnapshot_FractionalWait_CountsWholeMilliseconds()
     {
         CreateDispatcher(limit: 1);
         var blocker = await StartBlockerAsync();
-        Dispatcher.Schedule(NewItem("waits-250-us"));
-        _time.Advance(TimeSpan.FromMicroseconds(250));
+        Dispatcher.Schedule(NewItem("waits-2.75-ms"));
+        _time.Advance(TimeSpan.FromMicroseconds(2_750));
 
         await blocker.ReleaseAsync();
         await WaitUntilAsync(() => Snapshot().Completed == 2, "both items are counted");
 
-        // The recorded waits are 0 ms for the blocker and 0.25 ms for the item behind it.
+        // The lane clock counts whole milliseconds: 0 ms for the blocker and 2 ms for the item behind it.
         var snapshot = Snapshot();
         Assert.Equal(0, snapshot.WaitP50Ms);
-        Assert.Equal(0.25, snapshot.WaitP95Ms);
+        Assert.Equal(2, snapshot.WaitP95Ms);
     }
 
     [Fact]
