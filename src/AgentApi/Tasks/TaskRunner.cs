@@ -70,9 +70,7 @@ public sealed partial class TaskRunner(
                 return true;
             }
 
-            await FinishAsync(item, AgentTaskStatus.Succeeded, result: result);
-            TasksLog.Succeeded(logger, task.Id, (long)timeProvider.GetElapsedTime(startedAt).TotalMilliseconds, result.Model);
-            return true;
+            return await FinishWithReplyAsync(item, result, startedAt);
         }
         catch (OperationCanceledException) when (item.Cancellation.IsCancellationRequested)
         {
@@ -168,13 +166,20 @@ public sealed partial class TaskRunner(
         item.Task.LeaseExpiresAt is { } expiresAt
         && timeProvider.GetUtcNow() + leaseOptions.Value.RenewInterval < expiresAt;
 
-    /// <summary>Stores a success outside the lane, handling a failure to store it as the attempt would have.</summary>
+    /// <summary>
+    /// Stores the model's reply outside the lane, handling a failure to store it as the attempt
+    /// would have. The lane has already counted the task as completed.
+    /// </summary>
+    /// <remarks>
+    /// NOTE: a cancel request stored between the reply and this write still wins, so the task ends
+    /// cancelled while its lane counts it as completed. Counting it exactly needs the dispatcher to
+    /// accept an outcome that arrives after the item gave back its slot.
+    /// </remarks>
     private async Task FinishSucceededAsync(TaskWorkItem item, AgentRunResult result, long startedAt)
     {
         try
         {
-            await FinishAsync(item, AgentTaskStatus.Succeeded, result: result);
-            TasksLog.Succeeded(logger, item.Task.Id, (long)timeProvider.GetElapsedTime(startedAt).TotalMilliseconds, result.Model);
+            await FinishWithReplyAsync(item, result, startedAt);
         }
         catch (LeaseLostException)
         {
@@ -189,6 +194,26 @@ public sealed partial class TaskRunner(
             TasksLog.UnexpectedError(logger, item.Task.Id, exception);
             await FinishFailedQuietlyAsync(item);
         }
+    }
+
+    /// <summary>
+    /// Stores the model's reply as the task's outcome, logs the outcome, and returns whether the
+    /// task succeeded. A cancel request stored while the reply was on its way wins, so the task
+    /// can end cancelled with the reply in hand, and then this returns false.
+    /// </summary>
+    private async Task<bool> FinishWithReplyAsync(TaskWorkItem item, AgentRunResult result, long startedAt)
+    {
+        var stored = await FinishAsync(item, AgentTaskStatus.Succeeded, result: result);
+        if (stored == AgentTaskStatus.Cancelled)
+        {
+            TasksLog.Cancelled(logger, item.Task.Id);
+        }
+        else if (stored == AgentTaskStatus.Succeeded)
+        {
+            TasksLog.Succeeded(logger, item.Task.Id, (long)timeProvider.GetElapsedTime(startedAt).TotalMilliseconds, result.Model);
+        }
+
+        return stored == AgentTaskStatus.Succeeded;
     }
 
     /// <summary>Stores an internal error as the outcome, when even storing the success failed for its data.</summary>
@@ -373,7 +398,12 @@ public sealed partial class TaskRunner(
             return true;
         });
 
-    private async Task FinishAsync(
+    /// <summary>
+    /// Stores the task's final status, unless the task has already finished. Returns the status
+    /// this call stored, which is <c>cancelled</c> in place of <c>succeeded</c> when a cancel
+    /// request was stored first, or null when it stored none.
+    /// </summary>
+    private async Task<AgentTaskStatus?> FinishAsync(
         TaskWorkItem item,
         AgentTaskStatus status,
         string? errorType = null,
@@ -384,7 +414,7 @@ public sealed partial class TaskRunner(
         if (!await IsStoredAsync(item))
         {
             // The insert of this new child failed, so there is no row to finish. Its parent fails instead.
-            return;
+            return null;
         }
 
         var observer = item.Observer;
@@ -446,6 +476,7 @@ public sealed partial class TaskRunner(
 
         observer?.Stored(applied);
         item.Outcome = change.Task;
+        return change.Result ? change.Task.Status : null;
     }
 
     private Task ReturnToQueueAsync(TaskWorkItem item) =>

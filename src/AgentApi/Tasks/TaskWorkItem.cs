@@ -113,6 +113,14 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
         Deadline.Dispose();
     }
 
+    /// <summary>
+    /// Runs the task's attempt. Returns true, which the lane counts as completed, only when the
+    /// attempt stored the task as succeeded. Any other end counts as failed, including a task
+    /// stored as cancelled or timed out and an attempt that stored no final status (shutdown, lost
+    /// lease, storage failure). The exception is a task that may finish outside the lane
+    /// (<see cref="MayFinishOutsideLane"/>), which returns true once its model replies, before its
+    /// outcome is stored.
+    /// </summary>
     protected internal override async ValueTask<bool> ExecuteAsync(CancellationToken shutdownToken)
     {
         try

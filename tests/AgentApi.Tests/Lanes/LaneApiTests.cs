@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using AgentApi.Tasks;
 using AgentApi.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentApi.Tests.Lanes;
 
@@ -191,6 +193,68 @@ public sealed class LaneApiTests
         Assert.Equal("timed_out", task.Status);
         Assert.Null(task.StartedAt);
         Assert.Equal(0, (await GetLaneAsync(client, "main")).Queued);
+    }
+
+    [Fact]
+    public async Task CancelRecordedAfterModelReply_CountsAsFailed()
+    {
+        const string racedInput = "cancelled while its reply is on the way";
+        await using var fake = await FakeModelServer.StartAsync();
+        using var releaseReply = new SemaphoreSlim(0);
+        fake.SetResponder(request =>
+        {
+            if (!request.LastUserMessage.Contains(racedInput, StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            if (!releaseReply.Wait(TestTimeouts.Task))
+            {
+                throw new TimeoutException($"The test did not release the model's reply within {TestTimeouts.Task.TotalSeconds} s.");
+            }
+
+            return FakeReply.Text("a reply that arrives after the cancel request");
+        });
+
+        // A main-lane task without a session key keeps its slot until its outcome is stored.
+        // Lease renewal, which passes cancel requests to running attempts, must not run during the
+        // test, so that the attempt receives the model's reply and not a cancellation.
+        await using var factory = AgentApiFactory.StartEmbedded(new Dictionary<string, string?>
+        {
+            ["Models:Default:Provider"] = "openai",
+            ["Models:Default:Endpoint"] = fake.BaseUrl,
+            ["Models:Default:Model"] = "gpt-test",
+            ["Models:Default:ApiKey"] = "sk-test",
+            ["Leases:Duration"] = "01:00:00",
+            ["Leases:RenewInterval"] = "00:30:00",
+        });
+        using var client = factory.CreateAuthenticatedClient();
+        var ordinary = await factory.SubmitAsync(client, new { input = "runs to the end" });
+        Assert.Equal("succeeded", (await AgentApiFactory.WaitForFinishAsync(client, ordinary)).Status);
+        var requestsBefore = fake.Requests.Count;
+
+        var raced = await factory.SubmitAsync(client, new { input = racedInput });
+        await fake.WaitForRequestsAsync(requestsBefore + 1, TestTimeouts.Task);
+
+        // The change that POST /api/tasks/{id}/cancel stores for a running task, without signalling
+        // the attempt, as when another instance accepts the cancel request.
+        var store = factory.Services.GetRequiredService<TaskStore>();
+        var requested = await store.UpdateAsync(raced, (task, events) =>
+        {
+            task.CancelRequestedAt = TimeProvider.System.GetUtcNow();
+            events.Add(TaskEventTypes.CancelRequested);
+            return task.Status == AgentTaskStatus.Running;
+        }, CancellationToken.None);
+        releaseReply.Release();
+        Assert.True(requested?.Result, "the raced task was not running when its cancel request was stored");
+
+        var task = await AgentApiFactory.WaitForFinishAsync(client, raced);
+        var lane = await WaitForLaneAsync(client, "main", lane => lane.Completed + lane.Failed == 2);
+
+        Assert.Equal("cancelled", task.Status);
+        Assert.Equal("cancelled", task.Error?.Type);
+        Assert.Equal(1, lane.Completed);
+        Assert.Equal(1, lane.Failed);
     }
 
     private static async Task<LaneDto> GetLaneAsync(HttpClient client, string name) =>
