@@ -18,6 +18,8 @@ internal sealed record BenchmarkOptions
           --flush-interval MS  with --batched: Events:BatchInterval, milliseconds (default: the service's, 20)
           --max-batch-size N   with --batched: Events:MaxBatchSize, events (default: the service's, 500)
           --protocol P         the clients' hub protocol: json or messagepack (default json)
+          --client K           how the clients bind each event: full binds every field, lean reads
+                               only data.index and data.sentAt (default full)
         Storage is embedded (SQLite in a temporary folder) unless ConnectionStrings__Postgres is set.
         """;
 
@@ -52,6 +54,9 @@ internal sealed record BenchmarkOptions
 
     /// <summary>The hub protocol the clients use.</summary>
     public ClientProtocol Protocol { get; init; } = ClientProtocol.Json;
+
+    /// <summary>How the clients bind each event they receive.</summary>
+    public ClientKind Client { get; init; } = ClientKind.Full;
 
     /// <summary>The hub method the clients call.</summary>
     public string SubscribeMethod => Batched ? "SubscribeAllBatched" : "SubscribeAll";
@@ -95,6 +100,7 @@ internal sealed record BenchmarkOptions
                 "--flush-interval" => options with { FlushInterval = TimeSpan.FromMilliseconds(ParsePositive(name, value)) },
                 "--max-batch-size" => options with { MaxBatchSize = ParsePositive(name, value) },
                 "--protocol" => options with { Protocol = ParseProtocol(value) },
+                "--client" => options with { Client = ParseClient(value) },
                 _ => throw new ArgumentException($"Option '{name}' is unknown."),
             };
         }
@@ -117,6 +123,16 @@ internal sealed record BenchmarkOptions
 
     public static string ProtocolName(ClientProtocol protocol) => protocol == ClientProtocol.MessagePack ? "messagepack" : "json";
 
+    /// <summary>Parses <c>full</c> or <c>lean</c>, the names <see cref="ClientName"/> returns.</summary>
+    public static ClientKind ParseClient(string value) => value switch
+    {
+        "full" => ClientKind.Full,
+        "lean" => ClientKind.Lean,
+        _ => throw new ArgumentException($"Option '--client' has the invalid value '{value}'. Use full or lean."),
+    };
+
+    public static string ClientName(ClientKind client) => client == ClientKind.Lean ? "lean" : "full";
+
     private static int ParsePositive(string name, string value)
     {
         if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1)
@@ -133,4 +149,14 @@ internal enum ClientProtocol
 {
     Json,
     MessagePack,
+}
+
+/// <summary>How the benchmark's clients bind each event they receive.</summary>
+internal enum ClientKind
+{
+    /// <summary>Every field, into <see cref="ReceivedEvent"/>, as a .NET dashboard would.</summary>
+    Full,
+
+    /// <summary>Only <c>data.index</c> and <c>data.sentAt</c>, into <see cref="LeanReceivedEvent"/>.</summary>
+    Lean,
 }

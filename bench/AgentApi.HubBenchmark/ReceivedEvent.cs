@@ -48,4 +48,6 @@ public sealed class ReceivedEventData
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ReceivedEvent))]
 [JsonSerializable(typeof(ReceivedEvent[]))]
+[JsonSerializable(typeof(LeanReceivedEvent))]
+[JsonSerializable(typeof(LeanReceivedEvent[]))]
 internal sealed partial class ReceivedEventJsonContext : JsonSerializerContext;

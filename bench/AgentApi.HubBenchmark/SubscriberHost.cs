@@ -11,7 +11,7 @@ namespace AgentApi.HubBenchmark;
 /// </summary>
 internal static class SubscriberHost
 {
-    /// <summary>The first argument that starts this role: <c>subscribers HUB_URL CLIENTS EVENTS per-event|batched json|messagepack</c>.</summary>
+    /// <summary>The first argument that starts this role: <c>subscribers HUB_URL CLIENTS EVENTS per-event|batched json|messagepack full|lean</c>.</summary>
     public const string Command = "subscribers";
 
     public const string PerEventMode = "per-event";
@@ -25,9 +25,12 @@ internal static class SubscriberHost
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args)
     {
-        if (args.Count != 5 || args[3] is not (PerEventMode or BatchedMode) || args[4] is not ("json" or "messagepack"))
+        if (args.Count != 6
+            || args[3] is not (PerEventMode or BatchedMode)
+            || args[4] is not ("json" or "messagepack")
+            || args[5] is not ("full" or "lean"))
         {
-            await Console.Error.WriteLineAsync($"Usage: {Command} HUB_URL CLIENTS EVENTS {PerEventMode}|{BatchedMode} json|messagepack (started by the benchmark, not by hand).");
+            await Console.Error.WriteLineAsync($"Usage: {Command} HUB_URL CLIENTS EVENTS {PerEventMode}|{BatchedMode} json|messagepack full|lean (started by the benchmark, not by hand).");
             return 2;
         }
 
@@ -36,10 +39,11 @@ internal static class SubscriberHost
         var events = long.Parse(args[2], CultureInfo.InvariantCulture);
         var batched = args[3] == BatchedMode;
         var protocol = BenchmarkOptions.ParseProtocol(args[4]);
+        var client = BenchmarkOptions.ParseClient(args[5]);
         var apiKey = Environment.GetEnvironmentVariable(ApiKeyVariable)
             ?? throw new InvalidOperationException($"The environment variable {ApiKeyVariable} is missing.");
 
-        await using var pool = await SubscriberPool.ConnectAsync(hubUrl, apiKey, clients, events, batched, protocol, CancellationToken.None);
+        await using var pool = await SubscriberPool.ConnectAsync(hubUrl, apiKey, clients, events, batched, protocol, client, CancellationToken.None);
         Console.WriteLine(Ready);
         while (await Console.In.ReadLineAsync() is { } line)
         {

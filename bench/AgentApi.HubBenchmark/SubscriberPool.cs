@@ -10,9 +10,10 @@ namespace AgentApi.HubBenchmark;
 
 /// <summary>
 /// SignalR clients of the hub over WebSockets, each subscribed with <c>SubscribeAll</c>, or with
-/// <c>SubscribeAllBatched</c> when the pool is batched. Each one
-/// keeps a bit per measured event, so that it can count distinct, duplicate and reordered events,
-/// and records each event's latency in a histogram of the thread that ran its handler.
+/// <c>SubscribeAllBatched</c> when the pool is batched, each binding events in full or lean
+/// (<see cref="ClientKind"/>). Each one keeps a bit per measured event, so that it can count
+/// distinct, duplicate and reordered events, and records each event's latency in a histogram of
+/// the thread that ran its handler.
 /// </summary>
 internal sealed class SubscriberPool : ISubscribers
 {
@@ -29,10 +30,10 @@ internal sealed class SubscriberPool : ISubscribers
 
     private ResourceUsage.Snapshot? _start;
 
-    private SubscriberPool(Uri hubUrl, string apiKey, int clients, long eventCount, bool batched, ClientProtocol protocol)
+    private SubscriberPool(Uri hubUrl, string apiKey, int clients, long eventCount, bool batched, ClientProtocol protocol, ClientKind client)
     {
         _eventCount = eventCount;
-        _subscribers = Enumerable.Range(0, clients).Select(_ => new Subscriber(this, hubUrl, apiKey, batched, protocol)).ToArray();
+        _subscribers = Enumerable.Range(0, clients).Select(_ => new Subscriber(this, hubUrl, apiKey, batched, protocol, client)).ToArray();
     }
 
     /// <summary>Connects <paramref name="clients"/> clients and subscribes each one; returns when all are subscribed.</summary>
@@ -43,9 +44,10 @@ internal sealed class SubscriberPool : ISubscribers
         long eventCount,
         bool batched,
         ClientProtocol protocol,
+        ClientKind client,
         CancellationToken cancellationToken)
     {
-        var pool = new SubscriberPool(hubUrl, apiKey, clients, eventCount, batched, protocol);
+        var pool = new SubscriberPool(hubUrl, apiKey, clients, eventCount, batched, protocol, client);
         using var gate = new SemaphoreSlim(ConnectConcurrency);
         await Task.WhenAll(pool._subscribers.Select(async subscriber =>
         {
@@ -138,7 +140,7 @@ internal sealed class SubscriberPool : ISubscribers
         public long FirstReceivedAt;
         public long LastReceivedAt;
 
-        public Subscriber(SubscriberPool pool, Uri hubUrl, string apiKey, bool batched, ClientProtocol protocol)
+        public Subscriber(SubscriberPool pool, Uri hubUrl, string apiKey, bool batched, ClientProtocol protocol, ClientKind client)
         {
             _pool = pool;
             _subscribeMethod = batched ? "SubscribeAllBatched" : "SubscribeAll";
@@ -152,8 +154,12 @@ internal sealed class SubscriberPool : ISubscribers
             if (protocol == ClientProtocol.MessagePack)
             {
                 // The service's own options, for their DateTimeOffset formatter: the hub sends
-                // timestamps as the MessagePack timestamp extension.
-                builder.AddMessagePackProtocol(options => options.SerializerOptions = HubMessagePack.SerializerOptions);
+                // timestamps as the MessagePack timestamp extension. The lean options add the
+                // lean formatter to them.
+                var serializerOptions = client == ClientKind.Lean
+                    ? LeanReceivedEventFormatter.SerializerOptions
+                    : HubMessagePack.SerializerOptions;
+                builder.AddMessagePackProtocol(options => options.SerializerOptions = serializerOptions);
             }
             else
             {
@@ -161,14 +167,7 @@ internal sealed class SubscriberPool : ISubscribers
             }
 
             Connection = builder.Build();
-            if (batched)
-            {
-                Connection.On<ReceivedEvent[]>("taskEvents", OnTaskEvents);
-            }
-            else
-            {
-                Connection.On<ReceivedEvent>("taskEvent", taskEvent => Record(taskEvent, Stopwatch.GetTimestamp()));
-            }
+            AddHandler(batched, client);
         }
 
         public HubConnection Connection { get; }
@@ -179,33 +178,71 @@ internal sealed class SubscriberPool : ISubscribers
             await Connection.InvokeAsync(_subscribeMethod, cancellationToken);
         }
 
+        /// <summary>
+        /// Registers the handler of <c>taskEvents</c> batches or of single <c>taskEvent</c> calls,
+        /// with the payload type of the client kind.
+        /// </summary>
+        private void AddHandler(bool batched, ClientKind client)
+        {
+            switch ((batched, client))
+            {
+                case (true, ClientKind.Lean):
+                    Connection.On<LeanReceivedEvent[]>("taskEvents", OnLeanTaskEvents);
+                    break;
+                case (true, ClientKind.Full):
+                    Connection.On<ReceivedEvent[]>("taskEvents", OnTaskEvents);
+                    break;
+                case (false, ClientKind.Lean):
+                    Connection.On<LeanReceivedEvent>("taskEvent", taskEvent => Record(taskEvent.Data?.Index, taskEvent.Data?.SentAt, Stopwatch.GetTimestamp()));
+                    break;
+                default:
+                    Connection.On<ReceivedEvent>("taskEvent", taskEvent => Record(taskEvent.Data?.Index, taskEvent.Data?.SentAt, Stopwatch.GetTimestamp()));
+                    break;
+            }
+        }
+
         /// <summary>Records each event of a batch with the batch's one arrival time.</summary>
         private void OnTaskEvents(ReceivedEvent[] batch)
         {
             var now = Stopwatch.GetTimestamp();
             foreach (var taskEvent in batch)
             {
-                Record(taskEvent, now);
+                Record(taskEvent.Data?.Index, taskEvent.Data?.SentAt, now);
             }
         }
 
-        /// <summary>Counts an event and records its latency up to <paramref name="now"/>, a Stopwatch timestamp.</summary>
-        private void Record(ReceivedEvent taskEvent, long now)
+        /// <summary>Records each event of a lean batch with the batch's one arrival time.</summary>
+        private void OnLeanTaskEvents(LeanReceivedEvent[] batch)
         {
-            if (taskEvent.Data is not { } data || data.Index >= _pool._eventCount)
+            var now = Stopwatch.GetTimestamp();
+            foreach (var taskEvent in batch)
+            {
+                Record(taskEvent.Data?.Index, taskEvent.Data?.SentAt, now);
+            }
+        }
+
+        /// <summary>
+        /// Counts an event and records its latency up to <paramref name="now"/>, a Stopwatch
+        /// timestamp. Both client kinds record through here. An event without an index or a
+        /// publish time (<paramref name="eventIndex"/> or <paramref name="eventSentAt"/> null)
+        /// counts as unexpected.
+        /// </summary>
+        private void Record(long? eventIndex, long? eventSentAt, long now)
+        {
+            if (eventIndex is not { } index || eventSentAt is not { } sentAt || index >= _pool._eventCount)
             {
                 Unexpected++;
                 return;
             }
 
-            if (data.Index < 0)
+            if (index < 0)
             {
                 Volatile.Write(ref WarmupReceived, WarmupReceived + 1);
                 return;
             }
 
-            var word = data.Index / 64;
-            var bit = 1UL << (int)(data.Index % 64);
+            var word = index / 64;
+            var bit = 1UL << (int)(index % 64);
             if ((_seen[word] & bit) != 0)
             {
                 Duplicates++;
@@ -213,13 +250,13 @@ internal sealed class SubscriberPool : ISubscribers
             }
 
             _seen[word] |= bit;
-            if (data.Index < _highestIndex)
+            if (index < _highestIndex)
             {
                 Reordered++;
             }
 
-            _highestIndex = Math.Max(_highestIndex, data.Index);
-            var microseconds = (now - data.SentAt) * 1_000_000 / Stopwatch.Frequency;
+            _highestIndex = Math.Max(_highestIndex, index);
+            var microseconds = (now - sentAt) * 1_000_000 / Stopwatch.Frequency;
             _pool._latency.Value!.RecordValue(Math.Clamp(microseconds, 0, MaxLatencyMicroseconds));
             if (FirstReceivedAt == 0)
             {

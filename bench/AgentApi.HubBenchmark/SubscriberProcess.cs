@@ -27,6 +27,7 @@ internal sealed class SubscriberProcess : ISubscribers
         long eventCount,
         bool batched,
         ClientProtocol protocol,
+        ClientKind client,
         CancellationToken cancellationToken)
     {
         var host = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this program is unknown.");
@@ -47,6 +48,7 @@ internal sealed class SubscriberProcess : ISubscribers
         start.ArgumentList.Add(eventCount.ToString(CultureInfo.InvariantCulture));
         start.ArgumentList.Add(batched ? SubscriberHost.BatchedMode : SubscriberHost.PerEventMode);
         start.ArgumentList.Add(BenchmarkOptions.ProtocolName(protocol));
+        start.ArgumentList.Add(BenchmarkOptions.ClientName(client));
         start.Environment[SubscriberHost.ApiKeyVariable] = apiKey;
 
         // A client application usually runs with the workstation collector; the service keeps server GC.
