@@ -20,6 +20,8 @@ internal sealed record BenchmarkOptions
           --protocol P         the clients' hub protocol: json or messagepack (default json)
           --client K           how the clients bind each event: full binds every field, lean reads
                                only data.index and data.sentAt (default full)
+          --tuned-clients      run the client process with a 64 MiB gen0 budget and 4096 arrays per
+                               ArrayPool partition, so that it spends less of the shared CPU
         Storage is embedded (SQLite in a temporary folder) unless ConnectionStrings__Postgres is set.
         """;
 
@@ -58,6 +60,9 @@ internal sealed record BenchmarkOptions
     /// <summary>How the clients bind each event they receive.</summary>
     public ClientKind Client { get; init; } = ClientKind.Full;
 
+    /// <summary>Whether the client process runs with the garbage collector and array pool settings of <see cref="SubscriberProcess.TunedClientSettings"/>.</summary>
+    public bool TunedClients { get; init; }
+
     /// <summary>The hub method the clients call.</summary>
     public string SubscribeMethod => Batched ? "SubscribeAllBatched" : "SubscribeAll";
 
@@ -80,6 +85,12 @@ internal sealed record BenchmarkOptions
             if (name == "--batched")
             {
                 options = options with { Batched = true };
+                continue;
+            }
+
+            if (name == "--tuned-clients")
+            {
+                options = options with { TunedClients = true };
                 continue;
             }
 
@@ -108,6 +119,11 @@ internal sealed record BenchmarkOptions
         if (!options.Batched && (options.FlushInterval is not null || options.MaxBatchSize is not null))
         {
             throw new ArgumentException("Options '--flush-interval' and '--max-batch-size' apply to batched delivery only; add '--batched'.");
+        }
+
+        if (options.TunedClients && options.ClientsInProcess)
+        {
+            throw new ArgumentException("Option '--tuned-clients' applies to the client process only; remove '--in-process'.");
         }
 
         return options;

@@ -92,7 +92,7 @@ internal static class BenchmarkReport
         Console.WriteLine("| mode | protocol | client | clients | events/s | seconds | storage | delivered events/s | p50 ms | p95 ms | p99 ms | max ms | lost | service CPU (cores) | clients CPU (cores) | service peak RSS MiB |");
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"| {(options.Batched ? "batched" : "per event")} | {BenchmarkOptions.ProtocolName(options.Protocol)} | {BenchmarkOptions.ClientName(options.Client)} | {options.Clients:N0} | {options.Rate:N0} | {options.Duration.TotalSeconds:F0} | {service.StorageName} | {deliveredPerSecond:N0} | {latency.P50:F1} | {latency.P95:F1} | {latency.P99:F1} | {latency.Max:F0} | {received.Lost:N0} ({Percent(received.Lost, received.Expected)}) | {serviceUsage.Cores:F2} | {clientsCpu} | {serviceUsage.PeakWorkingSetMiB:F0} |"));
+            $"| {(options.Batched ? "batched" : "per event")} | {BenchmarkOptions.ProtocolName(options.Protocol)} | {BenchmarkOptions.ClientName(options.Client)}{(options.TunedClients ? ", tuned" : "")} | {options.Clients:N0} | {options.Rate:N0} | {options.Duration.TotalSeconds:F0} | {service.StorageName} | {deliveredPerSecond:N0} | {latency.P50:F1} | {latency.P95:F1} | {latency.P99:F1} | {latency.Max:F0} | {received.Lost:N0} ({Percent(received.Lost, received.Expected)}) | {serviceUsage.Cores:F2} | {clientsCpu} | {serviceUsage.PeakWorkingSetMiB:F0} |"));
     }
 
     private static void PrintUsage(string label, ResourceUsage usage) =>

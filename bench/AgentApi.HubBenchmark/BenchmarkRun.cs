@@ -34,7 +34,7 @@ internal static class BenchmarkRun
         await using var subscribers = await ConnectAsync(options, service, cancellationToken);
         await WaitForSubscriptionsAsync(service, options, cancellationToken);
         var where = options.ClientsInProcess ? "in the service's process" : "in a child process";
-        Console.WriteLine($"clients: {options.Clients:N0} connected with the {BenchmarkOptions.ProtocolName(options.Protocol)} hub protocol and --client {BenchmarkOptions.ClientName(options.Client)}, and called {options.SubscribeMethod} {where} in {connecting.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"clients: {options.Clients:N0} connected with the {BenchmarkOptions.ProtocolName(options.Protocol)} hub protocol and --client {BenchmarkOptions.ClientName(options.Client)}{(options.TunedClients ? " --tuned-clients" : "")}, and called {options.SubscribeMethod} {where} in {connecting.Elapsed.TotalSeconds:F1} s");
 
         var publisher = new EventPublisher(service.Services.GetRequiredService<TaskEventBus>(), TimeProvider.System, options.Tasks);
         await WarmUpAsync(publisher, subscribers, options, cancellationToken);
@@ -59,7 +59,7 @@ internal static class BenchmarkRun
             return await SubscriberPool.ConnectAsync(service.HubUrl, service.ApiKey, options.Clients, options.EventCount, options.Batched, options.Protocol, options.Client, cancellationToken);
         }
 
-        var process = await SubscriberProcess.StartAsync(service.HubUrl, service.ApiKey, options.Clients, options.EventCount, options.Batched, options.Protocol, options.Client, cancellationToken);
+        var process = await SubscriberProcess.StartAsync(service.HubUrl, service.ApiKey, options.Clients, options.EventCount, options.Batched, options.Protocol, options.Client, options.TunedClients, cancellationToken);
         var window = await process.CheckClockAsync(cancellationToken);
         Console.WriteLine($"clock: the child's Stopwatch reading fell inside this process's {window.TotalMicroseconds:F0} µs window, so both read one clock");
         return process;

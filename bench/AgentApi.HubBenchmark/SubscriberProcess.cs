@@ -19,6 +19,19 @@ internal sealed class SubscriberProcess : ISubscribers
 
     private SubscriberProcess(Process process) => _process = process;
 
+    /// <summary>
+    /// The environment of a tuned client process. With the default gen0 budget of the workstation
+    /// collector the 500 clients of the target row ran about 26 collections a second, most of
+    /// them gen1. The shared array pool keeps 32 arrays of a size per partition by default, which
+    /// is too few for the pipe buffers of 500 connections, so most rents allocated a new array.
+    /// In one 10-second run the clients allocated 4.2 GB, and 1.4 GB with 4,096 arrays.
+    /// </summary>
+    public static readonly IReadOnlyList<(string Name, string Value)> TunedClientSettings =
+    [
+        ("DOTNET_GCgen0size", "0x4000000"),
+        ("DOTNET_SYSTEM_BUFFERS_SHAREDARRAYPOOL_MAXARRAYSPERPARTITION", "4096"),
+    ];
+
     /// <summary>Starts the child process and returns once all its clients are subscribed.</summary>
     public static async Task<SubscriberProcess> StartAsync(
         Uri hubUrl,
@@ -28,6 +41,7 @@ internal sealed class SubscriberProcess : ISubscribers
         bool batched,
         ClientProtocol protocol,
         ClientKind client,
+        bool tuned,
         CancellationToken cancellationToken)
     {
         var host = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this program is unknown.");
@@ -53,6 +67,13 @@ internal sealed class SubscriberProcess : ISubscribers
 
         // A client application usually runs with the workstation collector; the service keeps server GC.
         start.Environment["DOTNET_gcServer"] = "0";
+        if (tuned)
+        {
+            foreach (var (name, value) in TunedClientSettings)
+            {
+                start.Environment[name] = value;
+            }
+        }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"'{host}' did not start.");
         var subscribers = new SubscriberProcess(process);
