@@ -61,6 +61,9 @@ internal sealed class Lane(string name, int limit)
 
     public int RunningCount { get; private set; }
 
+    /// <summary>Items that finished running and whose deferred outcome has not arrived yet.</summary>
+    public int PendingOutcomes { get; set; }
+
     /// <summary>Sets the limit with a full fence. Callers also hold the lock, so that a snapshot reads one limit.</summary>
     public int ExchangeLimit(int limit) => Interlocked.Exchange(ref _counters.Limit, limit);
 

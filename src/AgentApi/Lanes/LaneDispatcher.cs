@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace AgentApi.Lanes;
@@ -251,12 +252,15 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// <summary>
     /// Stops taking work, hands every waiting item back through
     /// <see cref="LaneWorkItem.OnRemoved"/> with <see cref="LaneRemovalReason.Shutdown"/>, and waits
-    /// for running work for the grace period before cancelling it.
+    /// for running work and pending deferred outcomes for the grace period. Then it cancels the
+    /// shutdown token and waits at most <see cref="CancelledWorkTimeout"/> more. An outcome that
+    /// arrives later is still counted.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         List<LaneWorkItem> handedBack = [];
         var running = 0;
+        var pending = 0;
         _stopping = true;
         foreach (var lane in _lanes.Values)
         {
@@ -264,10 +268,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             {
                 handedBack.AddRange(DrainWaiting(lane));
                 running += lane.RunningCount;
+                pending += lane.PendingOutcomes;
             }
         }
 
-        LaneLog.Stopping(_logger, handedBack.Count, running, (long)_options.ShutdownGracePeriod.TotalMilliseconds);
+        LaneLog.Stopping(_logger, handedBack.Count, running, pending, (long)_options.ShutdownGracePeriod.TotalMilliseconds);
         foreach (var item in handedBack)
         {
             NotifyRemoved(item, LaneRemovalReason.Shutdown);
@@ -283,7 +288,8 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
         {
             // The grace period ended, or the host's own shutdown timeout did first.
-            LaneLog.GraceExpired(_logger, CountRunning());
+            var (stillRunning, stillPending) = CountUnfinished();
+            LaneLog.GraceExpired(_logger, stillRunning, stillPending);
         }
 
         await _shutdown.CancelAsync();
@@ -354,9 +360,19 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             }
 
             item.CancellationRegistration.Dispose();
-            var finishedAt = RecordFinished(lane, startedAt, succeeded);
+            var finished = item;
+            long finishedAt;
+            if (item.DeferredOutcome is { } outcome)
+            {
+                finishedAt = ReleaseDeferred(lane, item, outcome, startedAt);
+                finished = null;
+            }
+            else
+            {
+                finishedAt = RecordFinished(lane, startedAt, succeeded);
+            }
 
-            var next = TakeNextOrExit(lane, item, succeeded, _clock.NowMilliseconds);
+            var next = TakeNextOrExit(lane, finished, succeeded, _clock.NowMilliseconds);
             SignalIfDrained();
             if (next is null)
             {
@@ -452,14 +468,86 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         return finishedAt;
     }
 
+    /// <summary>
+    /// Records the run time of an item whose outcome is deferred, when it was timed and run times
+    /// are still collected, without counting it. Returns the timestamp that ended the run, or
+    /// <see cref="NotTimed"/>.
+    /// </summary>
+    private long RecordRunTime(Lane lane, long startedAt)
+    {
+        if (startedAt == NotTimed || _metrics is not { IsRunTimeEnabled: true } metrics)
+        {
+            return NotTimed;
+        }
+
+        var finishedAt = _timeProvider.GetTimestamp();
+        metrics.RecordRunTime(lane.Name, (finishedAt - startedAt) / _timestampTicksPerMillisecond);
+        return finishedAt;
+    }
+
+    /// <summary>
+    /// Takes an item whose outcome is deferred out of the running items and frees its session,
+    /// records its run time, and counts it once its outcome arrives. Returns the timestamp that
+    /// ended the run, or <see cref="NotTimed"/>.
+    /// </summary>
+    private long ReleaseDeferred(Lane lane, LaneWorkItem item, Task<bool> outcome, long startedAt)
+    {
+        lock (lane.Sync)
+        {
+            ReleaseLocked(lane, item);
+            lane.PendingOutcomes++;
+        }
+
+        var finishedAt = RecordRunTime(lane, startedAt);
+        _ = CountOutcomeAsync(lane, item, outcome);
+        return finishedAt;
+    }
+
+    /// <summary>
+    /// Counts an item as completed or failed once its deferred outcome arrives. A faulted or
+    /// cancelled outcome counts as failed. An outcome that arrives after StopAsync returned is
+    /// still counted.
+    /// </summary>
+    private async Task CountOutcomeAsync(Lane lane, LaneWorkItem item, Task<bool> outcome)
+    {
+        bool succeeded;
+        try
+        {
+            succeeded = await outcome.ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            LaneLog.OutcomeFailed(_logger, item.Id, lane.Name, exception);
+            succeeded = false;
+        }
+
+        _metrics?.CountFinished(lane.Name, succeeded);
+        lock (lane.Sync)
+        {
+            lane.PendingOutcomes--;
+            CountLocked(lane, succeeded);
+        }
+
+        SignalIfDrained();
+    }
+
     private async Task RunBorrowedAsync(Lane lane, LaneWorkItem item)
     {
         // Off the scheduling thread, which holds the lane's lock.
         await Task.Yield();
+        var startedAt = StartRunTimer();
         var succeeded = await ExecuteItemAsync(lane, item);
-        lock (lane.Sync)
+        if (item.DeferredOutcome is { } outcome)
         {
-            CompleteLocked(lane, item, succeeded);
+            ReleaseDeferred(lane, item, outcome, startedAt);
+        }
+        else
+        {
+            RecordFinished(lane, startedAt, succeeded);
+            lock (lane.Sync)
+            {
+                CompleteLocked(lane, item, succeeded);
+            }
         }
 
         SignalIfDrained();
@@ -467,7 +555,6 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
 
     private async ValueTask<bool> ExecuteItemAsync(Lane lane, LaneWorkItem item)
     {
-        var startedAt = StartRunTimer();
         bool succeeded;
         try
         {
@@ -480,14 +567,30 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
 
         item.CancellationRegistration.Dispose();
-        RecordFinished(lane, startedAt, succeeded);
         return succeeded;
     }
 
-    /// <summary>Records a finished item and frees its session. Under the lane's lock.</summary>
-    private void CompleteLocked(Lane lane, LaneWorkItem item, bool succeeded)
+    /// <summary>Records a finished item, counts it and frees its session. Under the lane's lock.</summary>
+    private static void CompleteLocked(Lane lane, LaneWorkItem item, bool succeeded)
+    {
+        ReleaseLocked(lane, item);
+        CountLocked(lane, succeeded);
+    }
+
+    /// <summary>Takes a finished item out of the running items and frees its session. Under the lane's lock.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ReleaseLocked(Lane lane, LaneWorkItem item)
     {
         lane.RemoveRunning(item);
+        if (item.SessionKey is { } key && !item.Borrowed)
+        {
+            ReleaseSession(lane, key);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CountLocked(Lane lane, bool succeeded)
+    {
         if (succeeded)
         {
             lane.Completed++;
@@ -496,33 +599,31 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         {
             lane.Failed++;
         }
-
-        if (item.SessionKey is { } key && !item.Borrowed)
-        {
-            ReleaseSession(lane, key);
-        }
     }
 
     private void SignalIfDrained()
     {
-        if (_stopping && CountRunning() == 0)
+        if (_stopping && CountUnfinished() is (0, 0))
         {
             _drained.TrySetResult();
         }
     }
 
-    private int CountRunning()
+    /// <summary>Counts the running items and the deferred outcomes still pending, across all lanes.</summary>
+    private (int Running, int PendingOutcomes) CountUnfinished()
     {
         var running = 0;
+        var pending = 0;
         foreach (var lane in _lanes.Values)
         {
             lock (lane.Sync)
             {
                 running += lane.RunningCount;
+                pending += lane.PendingOutcomes;
             }
         }
 
-        return running;
+        return (running, pending);
     }
 
     /// <summary>Takes the next item to run, or null. Called under the lane's lock.</summary>

@@ -16,9 +16,13 @@ internal static partial class LaneLog
     public static partial void RemovalCallbackFailed(ILogger logger, string itemId, string lane, Exception exception);
 
     [LoggerMessage(4005, LogLevel.Information,
-        "The lane dispatcher is stopping: {Waiting} waiting items were handed back, {Running} running items get {GracePeriodMs} ms to finish.")]
-    public static partial void Stopping(ILogger logger, int waiting, int running, long gracePeriodMs);
+        "The lane dispatcher is stopping: {Waiting} waiting items were handed back, {Running} running items and {PendingOutcomes} pending outcomes get {GracePeriodMs} ms to finish.")]
+    public static partial void Stopping(ILogger logger, int waiting, int running, int pendingOutcomes, long gracePeriodMs);
 
-    [LoggerMessage(4006, LogLevel.Warning, "The lane dispatcher's grace period ended with {Running} items still running; they are being cancelled.")]
-    public static partial void GraceExpired(ILogger logger, int running);
+    [LoggerMessage(4006, LogLevel.Warning,
+        "The lane dispatcher's grace period ended with {Running} items still running and {PendingOutcomes} outcomes pending, so it cancels its shutdown token.")]
+    public static partial void GraceExpired(ILogger logger, int running, int pendingOutcomes);
+
+    [LoggerMessage(4007, LogLevel.Error, "The deferred outcome of work {ItemId} in lane '{Lane}' faulted or was cancelled, so the work is counted as failed.")]
+    public static partial void OutcomeFailed(ILogger logger, string itemId, string lane, Exception exception);
 }

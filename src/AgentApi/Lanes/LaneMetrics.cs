@@ -55,12 +55,16 @@ public sealed class LaneMetrics
 
     internal void RecordRun(string lane, double milliseconds, bool succeeded)
     {
+        RecordRunTime(lane, milliseconds);
+        CountFinished(lane, succeeded);
+    }
+
+    internal void RecordRunTime(string lane, double milliseconds)
+    {
         if (_run.Enabled)
         {
             _run.Record(milliseconds, new KeyValuePair<string, object?>("lane", lane));
         }
-
-        CountFinished(lane, succeeded);
     }
 
     internal void CountFinished(string lane, bool succeeded)

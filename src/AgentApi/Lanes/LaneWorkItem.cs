@@ -67,11 +67,35 @@ public abstract class LaneWorkItem
 
     internal bool IsWaiting => Volatile.Read(ref _state) == StateWaiting;
 
+    /// <summary>The outcome that <see cref="DeferOutcome"/> handed over, or null. Read by the dispatcher once <see cref="ExecuteAsync"/> has returned.</summary>
+    internal Task<bool>? DeferredOutcome { get; private set; }
+
     /// <summary>
     /// Runs the work and returns whether it succeeded. <paramref name="shutdownToken"/> fires when
     /// the dispatcher's shutdown grace period ends.
     /// </summary>
     protected internal abstract ValueTask<bool> ExecuteAsync(CancellationToken shutdownToken);
+
+    /// <summary>
+    /// Hands the lane an outcome that is settled after <see cref="ExecuteAsync"/> returns. The item
+    /// gives back its slot when ExecuteAsync returns, and its run time ends there. The lane counts
+    /// it as completed when <paramref name="outcome"/> returns true, and as failed when it returns
+    /// false, faults or is cancelled. Call it from ExecuteAsync before it returns. Whatever
+    /// ExecuteAsync then returns or throws is not counted, though an exception is still logged.
+    /// The dispatcher's StopAsync waits for deferred outcomes within the grace period it gives
+    /// running work.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The item has already deferred its outcome.</exception>
+    protected void DeferOutcome(Task<bool> outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (DeferredOutcome is not null)
+        {
+            throw new InvalidOperationException($"Work {Id} has already deferred its outcome, and DeferOutcome may be called only once per item.");
+        }
+
+        DeferredOutcome = outcome;
+    }
 
     /// <summary>Called once, outside the dispatcher's locks, when the item leaves its lane without starting.</summary>
     protected internal virtual void OnRemoved(LaneRemovalReason reason)

@@ -65,7 +65,8 @@ public sealed partial class TaskRunner(
             var result = await RunWithRetriesAsync(item, task, context, linked.Token);
             if (item.MayFinishOutsideLane)
             {
-                // The lane slot goes to the next item while this outcome is stored.
+                // The lane slot goes to the next item while this outcome is stored, and the lane
+                // counts the task once it is.
                 item.Finishing = Track(FinishSucceededAsync(item, result, startedAt));
                 return true;
             }
@@ -168,18 +169,14 @@ public sealed partial class TaskRunner(
 
     /// <summary>
     /// Stores the model's reply outside the lane, handling a failure to store it as the attempt
-    /// would have. The lane has already counted the task as completed.
+    /// would have. Returns whether the task was stored as succeeded, which its lane counts as
+    /// completed. A cancel request stored between the reply and this write makes the task cancelled.
     /// </summary>
-    /// <remarks>
-    /// NOTE: a cancel request stored between the reply and this write still wins, so the task ends
-    /// cancelled while its lane counts it as completed. Counting it exactly needs the dispatcher to
-    /// accept an outcome that arrives after the item gave back its slot.
-    /// </remarks>
-    private async Task FinishSucceededAsync(TaskWorkItem item, AgentRunResult result, long startedAt)
+    private async Task<bool> FinishSucceededAsync(TaskWorkItem item, AgentRunResult result, long startedAt)
     {
         try
         {
-            await FinishWithReplyAsync(item, result, startedAt);
+            return await FinishWithReplyAsync(item, result, startedAt);
         }
         catch (LeaseLostException)
         {
@@ -194,6 +191,8 @@ public sealed partial class TaskRunner(
             TasksLog.UnexpectedError(logger, item.Task.Id, exception);
             await FinishFailedQuietlyAsync(item);
         }
+
+        return false;
     }
 
     /// <summary>
@@ -230,7 +229,7 @@ public sealed partial class TaskRunner(
         }
     }
 
-    private Task Track(Task finishing)
+    private Task<bool> Track(Task<bool> finishing)
     {
         _finishing.TryAdd(finishing, true);
         _ = finishing.ContinueWith(

@@ -93,8 +93,11 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
     /// <summary>Whether the lane handed this item back unstarted because the instance is stopping.</summary>
     public bool HandedBackAtShutdown { get; private set; }
 
-    /// <summary>The storing of a success that goes on after the attempt gave back its slot; null otherwise.</summary>
-    internal Task? Finishing { get; set; }
+    /// <summary>
+    /// The write that stores a success after the attempt gave back its slot, or null. Its result is
+    /// whether the task was stored as succeeded.
+    /// </summary>
+    internal Task<bool>? Finishing { get; set; }
 
     /// <summary>Completes when the work has ended and its outcome is stored, one way or another.</summary>
     public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -114,12 +117,11 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
     }
 
     /// <summary>
-    /// Runs the task's attempt. Returns true, which the lane counts as completed, only when the
-    /// attempt stored the task as succeeded. Any other end counts as failed, including a task
-    /// stored as cancelled or timed out and an attempt that stored no final status (shutdown, lost
-    /// lease, storage failure). The exception is a task that may finish outside the lane
-    /// (<see cref="MayFinishOutsideLane"/>), which returns true once its model replies, before its
-    /// outcome is stored.
+    /// Runs the task's attempt. The lane counts it as completed only when the attempt stored the
+    /// task as succeeded. Any other end counts as failed, including a task stored as cancelled or
+    /// timed out and an attempt that stored no final status (shutdown, lost lease, storage
+    /// failure). A task that may finish outside the lane (<see cref="MayFinishOutsideLane"/>)
+    /// returns once its model replies and defers its outcome to the write that stores the reply.
     /// </summary>
     protected internal override async ValueTask<bool> ExecuteAsync(CancellationToken shutdownToken)
     {
@@ -131,6 +133,7 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
         {
             if (Finishing is { } finishing)
             {
+                DeferOutcome(finishing);
                 _ = finishing.ContinueWith(
                     static (_, state) => ((TaskWorkItem)state!).Completion.TrySetResult(),
                     this,

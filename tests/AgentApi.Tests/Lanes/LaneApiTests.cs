@@ -195,8 +195,10 @@ public sealed class LaneApiTests
         Assert.Equal(0, (await GetLaneAsync(client, "main")).Queued);
     }
 
-    [Fact]
-    public async Task CancelRecordedAfterModelReply_CountsAsFailed()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("cron")]
+    public async Task CancelRecordedAfterModelReply_CountsAsFailed(string laneName)
     {
         const string racedInput = "cancelled while its reply is on the way";
         await using var fake = await FakeModelServer.StartAsync();
@@ -216,9 +218,11 @@ public sealed class LaneApiTests
             return FakeReply.Text("a reply that arrives after the cancel request");
         });
 
-        // A main-lane task without a session key keeps its slot until its outcome is stored.
-        // Lease renewal, which passes cancel requests to running attempts, must not run during the
-        // test, so that the attempt receives the model's reply and not a cancellation.
+        // Without a session key, a main-lane task keeps its slot until its outcome is stored. A
+        // cron-lane task gives its slot back once its model replies, and its lane counts it only
+        // when the outcome is stored. Lease renewal, which passes cancel requests to running
+        // attempts, must not run during the test, so that the attempt receives the model's reply
+        // and not a cancellation.
         await using var factory = AgentApiFactory.StartEmbedded(new Dictionary<string, string?>
         {
             ["Models:Default:Provider"] = "openai",
@@ -229,11 +233,11 @@ public sealed class LaneApiTests
             ["Leases:RenewInterval"] = "00:30:00",
         });
         using var client = factory.CreateAuthenticatedClient();
-        var ordinary = await factory.SubmitAsync(client, new { input = "runs to the end" });
+        var ordinary = await factory.SubmitAsync(client, new { input = "runs to the end", lane = laneName });
         Assert.Equal("succeeded", (await AgentApiFactory.WaitForFinishAsync(client, ordinary)).Status);
         var requestsBefore = fake.Requests.Count;
 
-        var raced = await factory.SubmitAsync(client, new { input = racedInput });
+        var raced = await factory.SubmitAsync(client, new { input = racedInput, lane = laneName });
         await fake.WaitForRequestsAsync(requestsBefore + 1, TestTimeouts.Task);
 
         // The change that POST /api/tasks/{id}/cancel stores for a running task, without signalling
@@ -249,7 +253,7 @@ public sealed class LaneApiTests
         Assert.True(requested?.Result, "the raced task was not running when its cancel request was stored");
 
         var task = await AgentApiFactory.WaitForFinishAsync(client, raced);
-        var lane = await WaitForLaneAsync(client, "main", lane => lane.Completed + lane.Failed == 2);
+        var lane = await WaitForLaneAsync(client, laneName, lane => lane.Completed + lane.Failed == 2);
 
         Assert.Equal("cancelled", task.Status);
         Assert.Equal("cancelled", task.Error?.Type);

@@ -20,11 +20,15 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
     private const int LongWaitEventId = 4001;
     private const int WorkFailedEventId = 4003;
     private const int GraceExpiredEventId = 4006;
+    private const int OutcomeFailedEventId = 4007;
 
     private static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan AgeingInterval = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan WaitLogThreshold = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan GracePeriod = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long LaneDispatcher waits for cancelled work after the grace period before StopAsync returns.</summary>
+    private static readonly TimeSpan CancelledWorkTimeout = TimeSpan.FromSeconds(5);
 
     private readonly FakeTimeProvider _time = new();
     private readonly LogCapture _logs = new();
@@ -787,6 +791,96 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         Assert.Equal(0, Snapshot().Active);
     }
 
+    // Deferred outcomes.
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task DeferredOutcome_FreesSlotAndCountsOnArrival(bool outcomeValue)
+    {
+        CreateDispatcher(limit: 1);
+        var outcome = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // ExecuteAsync returns the opposite of the outcome, which the lane must not count.
+        var deferring = NewItem("deferring", body: (_, _) => Task.FromResult(!outcomeValue), deferredOutcome: outcome.Task);
+        var next = NewItem("next", gated: true);
+        ScheduleAll([deferring, next]);
+
+        // At limit 1 the next item can start only on the slot the deferring item gave back.
+        Assert.Equal(!outcomeValue, await deferring.Finished.WaitAsync(TestTimeout));
+        await next.Started.WaitAsync(TestTimeout);
+        Assert.Equal(1, Snapshot().Active);
+        Assert.Equal(0, Snapshot().Completed);
+        Assert.Equal(0, Snapshot().Failed);
+
+        await next.ReleaseAsync();
+        await WaitUntilAsync(() => Snapshot().Completed == 1, "the next item is counted as completed");
+        await SettleAsync();
+        Assert.Equal(1, Snapshot().Completed);
+        Assert.Equal(0, Snapshot().Failed);
+        Assert.Equal(0, Snapshot().Active);
+
+        outcome.SetResult(outcomeValue);
+
+        await WaitUntilAsync(() => Snapshot().Completed + Snapshot().Failed == 2, "the deferred outcome is counted");
+        Assert.Equal(outcomeValue ? 2 : 1, Snapshot().Completed);
+        Assert.Equal(outcomeValue ? 0 : 1, Snapshot().Failed);
+        Assert.DoesNotContain(_logs.Entries, entry => entry.EventId.Id == OutcomeFailedEventId);
+    }
+
+    [Fact]
+    public async Task DeferredOutcome_FaultedOrCancelled_CountsFailed()
+    {
+        CreateDispatcher(limit: 1);
+        var faulted = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var faulting = NewItem("faulting", deferredOutcome: faulted.Task);
+        var cancelling = NewItem("cancelling", deferredOutcome: cancelled.Task);
+        ScheduleAll([faulting, cancelling]);
+        Assert.True(await cancelling.Finished.WaitAsync(TestTimeout));
+        await SettleAsync();
+        Assert.Equal(0, Snapshot().Failed);
+
+        faulted.SetException(new InvalidOperationException("Simulated outcome failure."));
+        cancelled.SetCanceled();
+
+        await WaitUntilAsync(() => Snapshot().Failed == 2, "both deferred outcomes are counted as failed");
+        Assert.Equal(0, Snapshot().Completed);
+        var logs = _logs.Entries.Where(entry => entry.EventId.Id == OutcomeFailedEventId).ToList();
+        Assert.Equal(2, logs.Count);
+        Assert.All(logs, log => Assert.Equal(LogLevel.Error, log.Level));
+        Assert.Single(logs, log => log.Message.Contains("faulting", StringComparison.Ordinal)
+            && log.Exception?.Contains("Simulated outcome failure.", StringComparison.Ordinal) == true);
+        Assert.Single(logs, log => log.Message.Contains("cancelling", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task DeferredOutcome_BorrowedItem_CountsWhenItArrives()
+    {
+        CreateDispatcher(limit: 1);
+        var outcome = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        TestWorkItem? child = null;
+        var parent = NewItem("parent", body: async (self, _) =>
+        {
+            child = NewItem("child", deferredOutcome: outcome.Task);
+            return Dispatcher.Schedule(child, holder: self) && await child.Finished.WaitAsync(TestTimeout);
+        });
+
+        Dispatcher.Schedule(parent);
+
+        Assert.True(await parent.Finished.WaitAsync(TestTimeout));
+        await WaitUntilAsync(() => Snapshot().Completed == 1, "the parent is counted as completed");
+        await SettleAsync();
+        Assert.Equal(1, Snapshot().Completed);
+        Assert.Equal(0, Snapshot().Active);
+
+        outcome.SetResult(true);
+
+        await WaitUntilAsync(() => Snapshot().Completed == 2, "the child's deferred outcome is counted");
+        Assert.Equal(1, child!.StartCount);
+        Assert.Equal(0, Snapshot().Failed);
+    }
+
     // Shutdown.
 
     [Fact]
@@ -856,8 +950,6 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
     [Fact]
     public async Task StopAsync_WorkIgnoresShutdownToken_ReturnsAfterCancelTimeout()
     {
-        // LaneDispatcher waits this long for cancelled work after the grace period, then returns.
-        var cancelledWorkTimeout = TimeSpan.FromSeconds(5);
         CreateDispatcher(limit: 1);
         var ignoring = NewItem("ignores-shutdown", gated: true);
         Dispatcher.Schedule(ignoring);
@@ -870,7 +962,7 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         Assert.True(ignoring.ShutdownToken.IsCancellationRequested);
         Assert.False(stop.IsCompleted);
 
-        _time.Advance(cancelledWorkTimeout - TimeSpan.FromMilliseconds(1));
+        _time.Advance(CancelledWorkTimeout - TimeSpan.FromMilliseconds(1));
         await SettleAsync();
         Assert.False(stop.IsCompleted);
 
@@ -879,6 +971,52 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
 
         Assert.False(ignoring.Finished.IsCompleted);
         Assert.Equal(1, Snapshot().Active);
+    }
+
+    [Fact]
+    public async Task StopAsync_PendingOutcome_WaitsForIt()
+    {
+        CreateDispatcher(limit: 1);
+        var outcome = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var deferring = await RunDeferringAsync(outcome.Task);
+
+        var stop = Dispatcher.StopAsync();
+        _time.Advance(GracePeriod - TimeSpan.FromSeconds(1));
+        await SettleAsync();
+        Assert.False(stop.IsCompleted);
+
+        outcome.SetResult(true);
+        await stop.WaitAsync(TestTimeout);
+
+        Assert.Equal(1, Snapshot().Completed);
+        Assert.False(deferring.ShutdownToken.IsCancellationRequested);
+        Assert.DoesNotContain(_logs.Entries, entry => entry.EventId.Id == GraceExpiredEventId);
+    }
+
+    [Fact]
+    public async Task StopAsync_OutcomeAfterTimeout_StillCounted()
+    {
+        CreateDispatcher(limit: 1);
+        var outcome = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var deferring = await RunDeferringAsync(outcome.Task);
+
+        var stop = Dispatcher.StopAsync();
+        _time.Advance(GracePeriod);
+        await SettleAsync();
+        Assert.True(deferring.ShutdownToken.IsCancellationRequested);
+        Assert.False(stop.IsCompleted);
+
+        _time.Advance(CancelledWorkTimeout);
+        await stop.WaitAsync(TestTimeout);
+        var log = Assert.Single(_logs.Entries, entry => entry.EventId.Id == GraceExpiredEventId);
+        Assert.Contains("0 items still running and 1 outcomes pending", log.Message, StringComparison.Ordinal);
+        Assert.Equal(0, Snapshot().Failed);
+
+        await Dispatcher.DisposeAsync();
+        outcome.SetResult(false);
+
+        await WaitUntilAsync(() => Snapshot().Failed == 1, "the outcome that arrived after shutdown is counted");
+        Assert.Equal(0, Snapshot().Completed);
     }
 
     [Fact]
@@ -999,6 +1137,33 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         Assert.Equal([1.0, 1.0], listener.Values("agentapi.lane.finished"));
     }
 
+    [Fact]
+    public async Task Metrics_DeferredOutcome_CountedOnArrival()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meterFactory = services.GetRequiredService<IMeterFactory>();
+        using var listener = new LaneMeasurements(meterFactory);
+        CreateDispatcher(limit: 1, metrics: new LaneMetrics(meterFactory));
+        var outcome = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var deferring = NewItem("deferring", gated: true, deferredOutcome: outcome.Task);
+        Dispatcher.Schedule(deferring);
+        await deferring.Started.WaitAsync(TestTimeout);
+
+        _time.Advance(TimeSpan.FromMilliseconds(30));
+        await deferring.ReleaseAsync();
+        await deferring.Finished.WaitAsync(TestTimeout);
+        await WaitUntilAsync(() => listener.Values("agentapi.lane.run_time").Count == 1, "the run time is recorded");
+        _time.Advance(TimeSpan.FromMilliseconds(50));
+        await SettleAsync();
+        Assert.Empty(listener.Values("agentapi.lane.finished"));
+
+        outcome.SetResult(true);
+
+        await WaitUntilAsync(() => Snapshot().Completed == 1, "the deferred outcome is counted");
+        Assert.Equal([30.0], listener.Values("agentapi.lane.run_time"));
+        Assert.Equal([1.0], listener.Values("agentapi.lane.finished"));
+    }
+
     // Helpers.
 
     /// <summary>Counts the <see cref="CountingItem"/> objects that ran.</summary>
@@ -1044,9 +1209,10 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         CancellationToken cancellationToken = default,
         bool gated = false,
         Func<TestWorkItem, CancellationToken, Task<bool>>? body = null,
-        StartRecorder? recorder = null)
+        StartRecorder? recorder = null,
+        Task<bool>? deferredOutcome = null)
     {
-        var item = new TestWorkItem(id, lane, sessionKey, priority, cancellationToken, gated, body, recorder);
+        var item = new TestWorkItem(id, lane, sessionKey, priority, cancellationToken, gated, body, recorder, deferredOutcome);
         _items.Enqueue(item);
         return item;
     }
@@ -1057,6 +1223,15 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         {
             Assert.True(Dispatcher.Schedule(item), $"Schedule rejected {item.Id}.");
         }
+    }
+
+    /// <summary>Runs an item that defers <paramref name="outcome"/>, and returns it once its ExecuteAsync has returned.</summary>
+    private async Task<TestWorkItem> RunDeferringAsync(Task<bool> outcome)
+    {
+        var deferring = NewItem("deferring", deferredOutcome: outcome);
+        Assert.True(Dispatcher.Schedule(deferring));
+        await deferring.Finished.WaitAsync(TestTimeout);
+        return deferring;
     }
 
     /// <summary>Starts a gated item that takes one slot of the lane until it is released.</summary>

@@ -5,7 +5,8 @@ namespace AgentApi.Tests.Lanes;
 /// <summary>
 /// A work item for dispatcher tests. A gated item waits inside <c>ExecuteAsync</c> until the test
 /// calls <see cref="ReleaseAsync"/>, an item with a body runs the body, and any other item finishes
-/// at once. Starts, removals and the shutdown token it was given are recorded for assertions.
+/// at once. An item made with a deferred outcome hands it to the lane before ExecuteAsync returns.
+/// Starts, removals and the shutdown token it was given are recorded for assertions.
 /// </summary>
 internal sealed class TestWorkItem : LaneWorkItem
 {
@@ -19,6 +20,7 @@ internal sealed class TestWorkItem : LaneWorkItem
     private readonly TaskCompletionSource<bool> _gate = new();
 
     private readonly Func<TestWorkItem, CancellationToken, Task<bool>>? _body;
+    private readonly Task<bool>? _deferredOutcome;
     private readonly bool _gated;
     private readonly StartRecorder? _recorder;
     private readonly Lock _removalsSync = new();
@@ -34,13 +36,15 @@ internal sealed class TestWorkItem : LaneWorkItem
         CancellationToken cancellationToken = default,
         bool gated = false,
         Func<TestWorkItem, CancellationToken, Task<bool>>? body = null,
-        StartRecorder? recorder = null)
+        StartRecorder? recorder = null,
+        Task<bool>? deferredOutcome = null)
         : base(lane, sessionKey, priority, cancellationToken)
     {
         Id = id;
         _gated = gated;
         _body = body;
         _recorder = recorder;
+        _deferredOutcome = deferredOutcome;
     }
 
     public override string Id { get; }
@@ -105,6 +109,11 @@ internal sealed class TestWorkItem : LaneWorkItem
             _recorder?.Exit();
             _finished.TrySetException(exception);
             throw;
+        }
+
+        if (_deferredOutcome is not null)
+        {
+            DeferOutcome(_deferredOutcome);
         }
 
         _recorder?.Exit();
