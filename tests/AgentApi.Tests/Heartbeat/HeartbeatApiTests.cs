@@ -18,7 +18,10 @@ public sealed class HeartbeatApiTests
     {
         await using var factory = await StartAsync();
         using var client = factory.CreateAuthenticatedClient();
-        var before = await client.GetStringAsync("/api/heartbeat").WaitAsync(TestTimeouts.Request);
+
+        // The heartbeat service dates the first beat shortly after start-up. Read the state after
+        // that, so that the comparison below sees only what the request could have changed.
+        var before = await ReadOnceFirstBeatIsDatedAsync(client);
 
         var response = await client.PutAsJsonAsync("/api/heartbeat", new
         {
@@ -210,6 +213,24 @@ public sealed class HeartbeatApiTests
         Assert.All(beats.Zip(beats.Skip(1)), pair => Assert.True(
             pair.Second.CreatedAt - pair.First.CreatedAt > TimeSpan.FromMilliseconds(500),
             $"Beats {pair.First.Id} and {pair.Second.Id} started {pair.Second.CreatedAt - pair.First.CreatedAt} apart."));
+    }
+
+    /// <summary>Returns the body of <c>GET /api/heartbeat</c> once its <c>nextBeatAt</c> is set.</summary>
+    private static async Task<string> ReadOnceFirstBeatIsDatedAsync(HttpClient client)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var body = await client.GetStringAsync("/api/heartbeat").WaitAsync(TestTimeouts.Request);
+            using var state = JsonDocument.Parse(body);
+            if (state.RootElement.GetProperty("nextBeatAt").ValueKind != JsonValueKind.Null)
+            {
+                return body;
+            }
+
+            Assert.True(waited.Elapsed < TestTimeouts.Request, "The heartbeat service did not date the first beat.");
+            await Task.Delay(50);
+        }
     }
 
     private static Task<AgentApiFactory> StartAsync(FakeModelServer? fake = null)
