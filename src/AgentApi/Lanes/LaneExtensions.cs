@@ -8,7 +8,18 @@ public static class LaneExtensions
 {
     public static IServiceCollection AddLanes(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<LaneDispatcherOptions>(configuration.GetSection(LaneDispatcherOptions.SectionName));
+        services.AddOptions<LaneDispatcherOptions>()
+            .Bind(configuration.GetSection(LaneDispatcherOptions.SectionName))
+            .Validate(
+                options => IsWithinDay(options.AgeingInterval),
+                $"Dispatcher:AgeingInterval must be from 00:00:00 (ageing off) to {MaxDispatcherInterval}.")
+            .Validate(
+                options => IsWithinDay(options.WaitLogThreshold),
+                $"Dispatcher:WaitLogThreshold must be from 00:00:00 (no long-wait log) to {MaxDispatcherInterval}.")
+            .Validate(
+                options => IsWithinDay(options.ShutdownGracePeriod),
+                $"Dispatcher:ShutdownGracePeriod must be from 00:00:00 to {MaxDispatcherInterval}.")
+            .ValidateOnStart();
         services.AddSingleton<LaneCatalog>();
         services.AddSingleton<LaneMetrics>();
         services.AddSingleton(provider => new LaneDispatcher(
@@ -19,6 +30,14 @@ public static class LaneExtensions
             provider.GetRequiredService<LaneMetrics>()));
         return services;
     }
+
+    /// <summary>
+    /// The longest dispatcher interval accepted. Timers and waits take at most about 24.8 days,
+    /// and a day is already longer than any shutdown a host waits for.
+    /// </summary>
+    private static readonly TimeSpan MaxDispatcherInterval = TimeSpan.FromDays(1);
+
+    private static bool IsWithinDay(TimeSpan value) => value >= TimeSpan.Zero && value <= MaxDispatcherInterval;
 
     public static IEndpointRouteBuilder MapLanes(this IEndpointRouteBuilder endpoints)
     {
