@@ -84,8 +84,10 @@ public sealed partial class TaskRunner(
         }
         catch (OperationCanceledException exception) when (shutdownToken.IsCancellationRequested || exception is InstanceStoppingException)
         {
-            await ReturnToQueueAsync(item);
-            TasksLog.InterruptedByShutdown(logger, item.Task.Id, item.Task.Attempts);
+            if (await ReturnToQueueAsync(item) is { } attempt)
+            {
+                TasksLog.InterruptedByShutdown(logger, item.Task.Id, attempt);
+            }
         }
         catch (LeaseLostException)
         {
@@ -478,8 +480,15 @@ public sealed partial class TaskRunner(
         return change.Result ? change.Task.Status : null;
     }
 
-    private Task ReturnToQueueAsync(TaskWorkItem item) =>
-        UpdateFencedAsync(item, (task, events) =>
+    /// <summary>
+    /// Puts a running task back in the queue after a shutdown interrupted its attempt. Returns the
+    /// number of the interrupted attempt, or null when the task had finished meanwhile. The number
+    /// comes from the stored task, because <see cref="TaskWorkItem.Task"/> is the copy read before
+    /// the attempt's start was stored.
+    /// </summary>
+    private async Task<int?> ReturnToQueueAsync(TaskWorkItem item)
+    {
+        var change = await UpdateFencedAsync(item, (task, events) =>
         {
             if (task.IsFinished)
             {
@@ -494,6 +503,8 @@ public sealed partial class TaskRunner(
             });
             return true;
         });
+        return change.Result ? change.Task.Attempts : null;
+    }
 
     /// <summary>
     /// Applies a change only while this instance still holds the lease of the claim, retrying

@@ -17,12 +17,15 @@ public sealed class RecoveryTests
     {
         var dataDirectory = Directory.CreateTempSubdirectory("agentapi-restart-").FullName;
         Guid id;
-        await using (var first = AgentApiFactory.StartEmbedded(new Dictionary<string, string?> { ["Models:Default:LatencyMs"] = "60000" }, dataDirectory))
+        var first = AgentApiFactory.StartEmbedded(new Dictionary<string, string?> { ["Models:Default:LatencyMs"] = "60000" }, dataDirectory);
+        await using (first)
         {
             using var client = first.CreateAuthenticatedClient();
             id = await first.SubmitAsync(client, new { input = "survives a restart" });
             await AgentApiFactory.WaitForTaskAsync(client, id, task => task.Status == "running");
         }
+
+        var interrupted = Assert.Single(first.Logs.Entries, entry => entry.EventId.Id == 3009);
 
         await using var second = AgentApiFactory.StartEmbedded(dataDirectory: dataDirectory);
         using var secondClient = second.CreateAuthenticatedClient();
@@ -32,6 +35,8 @@ public sealed class RecoveryTests
         Assert.Equal(2, finished.Attempts);
         var events = await secondClient.GetFromJsonAsync<List<TaskEventDto>>($"/api/tasks/{id}/events");
         Assert.Equal(["queued", "started", "attempt_failed", "started", "output", "model_call", "succeeded"], events!.Select(e => e.Type));
+        Assert.Equal(1, events!.Single(e => e.Type == "attempt_failed").Data!.Value.GetProperty("attempt").GetInt32());
+        Assert.Contains($"Task {id} attempt 1 was interrupted by shutdown", interrupted.Message, StringComparison.Ordinal);
     }
 
     [Fact]
