@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace AgentApi.Lanes;
 
 public sealed partial class LaneDispatcher
@@ -38,6 +40,9 @@ public sealed partial class LaneDispatcher
             };
         }
     }
+
+    /// <summary>The reason as <c>GET /api/lanes</c> writes it, such as <c>lane_full</c>, so that logs and the API use one name.</summary>
+    private static string ApiName(LaneWaitReason reason) => JsonNamingPolicy.SnakeCaseLower.ConvertName(reason.ToString());
 
     private static LaneWaitReason WaitReasonOf(Lane lane, LaneWorkItem item, int rateLimited) =>
         lane.Limit == 0 ? LaneWaitReason.Paused
@@ -114,7 +119,7 @@ public sealed partial class LaneDispatcher
 
             foreach (var wait in longWaits)
             {
-                LaneLog.LongWait(_logger, wait.Item.Id, wait.WaitMs, lane.Name, wait.Reason, wait.Position, wait.Waiting, wait.Active, wait.Limit,
+                LaneLog.LongWait(_logger, wait.Item.Id, wait.WaitMs, lane.Name, ApiName(wait.Reason), wait.Position, wait.Waiting, wait.Active, wait.Limit,
                     wait.Running.Length == 0 ? "nothing" : wait.Running);
             }
         }

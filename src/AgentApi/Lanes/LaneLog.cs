@@ -4,7 +4,7 @@ internal static partial class LaneLog
 {
     [LoggerMessage(4001, LogLevel.Warning,
         "Work {ItemId} has waited {WaitMs} ms in lane '{Lane}' ({Reason}) at position {Position} of {Waiting} waiting; {Active} of {Limit} slots are taken by: {RunningIds}.")]
-    public static partial void LongWait(ILogger logger, string itemId, long waitMs, string lane, LaneWaitReason reason, int position, int waiting, int active, int limit, string runningIds);
+    public static partial void LongWait(ILogger logger, string itemId, long waitMs, string lane, string reason, int position, int waiting, int active, int limit, string runningIds);
 
     [LoggerMessage(4002, LogLevel.Information, "Lane '{Lane}' limit changed from {OldLimit} to {NewLimit}.")]
     public static partial void LimitChanged(ILogger logger, string lane, int oldLimit, int newLimit);

@@ -752,7 +752,7 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         _time.Advance(TimeSpan.FromSeconds(1.5));
         var firstLog = Assert.Single(LongWaitLogs(), log => log.Message.Contains("Work first has waited", StringComparison.Ordinal));
         Assert.Equal(LogLevel.Warning, firstLog.Level);
-        Assert.Contains("(LaneFull)", firstLog.Message, StringComparison.Ordinal);
+        Assert.Contains("(lane_full)", firstLog.Message, StringComparison.Ordinal);
         Assert.Contains("taken by: blocker", firstLog.Message, StringComparison.Ordinal);
         Assert.Contains("at position 1 of 2 waiting", firstLog.Message, StringComparison.Ordinal);
 
