@@ -36,7 +36,7 @@ internal sealed class Lane(string name, int limit)
     /// <summary>Slots in use: runners that hold a slot, whether or not they have taken an item yet. Read without the lock.</summary>
     public int Slots => Volatile.Read(ref _counters.Slots);
 
-    /// <summary>Items that started running, borrowed ones included.</summary>
+    /// <summary>Items that started running, borrowed ones included, less those that then reported they did not start.</summary>
     public long Started { get; set; }
 
     /// <summary>

@@ -362,7 +362,13 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             item.CancellationRegistration.Dispose();
             var finished = item;
             long finishedAt;
-            if (item.DeferredOutcome is { } outcome)
+            if (item.DidNotStart)
+            {
+                ReleaseNotStarted(lane, item);
+                finishedAt = NotTimed;
+                finished = null;
+            }
+            else if (item.DeferredOutcome is { } outcome)
             {
                 finishedAt = ReleaseDeferred(lane, item, outcome, startedAt);
                 finished = null;
@@ -504,6 +510,20 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     }
 
     /// <summary>
+    /// Takes an item that reported it did not start out of the running items and frees its
+    /// session. It is counted as removed instead of started, which leaves Waiting unchanged.
+    /// </summary>
+    private static void ReleaseNotStarted(Lane lane, LaneWorkItem item)
+    {
+        lock (lane.Sync)
+        {
+            ReleaseLocked(lane, item);
+            lane.Started--;
+            lane.CountRemoved();
+        }
+    }
+
+    /// <summary>
     /// Counts an item as completed or failed once its deferred outcome arrives. A faulted or
     /// cancelled outcome counts as failed. An outcome that arrives after StopAsync returned is
     /// still counted.
@@ -537,7 +557,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         await Task.Yield();
         var startedAt = StartRunTimer();
         var succeeded = await ExecuteItemAsync(lane, item);
-        if (item.DeferredOutcome is { } outcome)
+        if (item.DidNotStart)
+        {
+            ReleaseNotStarted(lane, item);
+        }
+        else if (item.DeferredOutcome is { } outcome)
         {
             ReleaseDeferred(lane, item, outcome, startedAt);
         }

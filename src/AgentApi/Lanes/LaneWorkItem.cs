@@ -70,6 +70,9 @@ public abstract class LaneWorkItem
     /// <summary>The outcome that <see cref="DeferOutcome"/> handed over, or null. Read by the dispatcher once <see cref="ExecuteAsync"/> has returned.</summary>
     internal Task<bool>? DeferredOutcome { get; private set; }
 
+    /// <summary>Whether <see cref="ReportNotStarted"/> was called. Read by the dispatcher once <see cref="ExecuteAsync"/> has returned.</summary>
+    internal bool DidNotStart { get; private set; }
+
     /// <summary>
     /// Runs the work and returns whether it succeeded. <paramref name="shutdownToken"/> fires when
     /// the dispatcher's shutdown grace period ends.
@@ -85,7 +88,7 @@ public abstract class LaneWorkItem
     /// The dispatcher's StopAsync waits for deferred outcomes within the grace period it gives
     /// running work.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The item has already deferred its outcome.</exception>
+    /// <exception cref="InvalidOperationException">The item has already deferred its outcome or reported that it did not start.</exception>
     protected void DeferOutcome(Task<bool> outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
@@ -94,7 +97,32 @@ public abstract class LaneWorkItem
             throw new InvalidOperationException($"Work {Id} has already deferred its outcome, and DeferOutcome may be called only once per item.");
         }
 
+        if (DidNotStart)
+        {
+            throw new InvalidOperationException($"Work {Id} has reported that it did not start, so it has no outcome to defer.");
+        }
+
         DeferredOutcome = outcome;
+    }
+
+    /// <summary>
+    /// Reports that the work found, after the lane gave it a slot, that it must not run, for example
+    /// because it was cancelled elsewhere meanwhile. The lane then counts the item like a removed
+    /// one: not as started, completed or failed, and not in <c>agentapi.lane.finished</c> or the run
+    /// time. The wait that the lane recorded when it gave the item its slot stays in the wait times.
+    /// Call it from ExecuteAsync before it returns.
+    /// Whatever ExecuteAsync then returns or throws is not counted, though an exception is still
+    /// logged. <see cref="OnRemoved"/> is not called. Calling it again has no further effect.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The item has already deferred its outcome.</exception>
+    protected void ReportNotStarted()
+    {
+        if (DeferredOutcome is not null)
+        {
+            throw new InvalidOperationException($"Work {Id} has already deferred its outcome, so it cannot report that it did not start.");
+        }
+
+        DidNotStart = true;
     }
 
     /// <summary>Called once, outside the dispatcher's locks, when the item leaves its lane without starting.</summary>

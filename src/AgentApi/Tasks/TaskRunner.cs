@@ -52,6 +52,7 @@ public sealed partial class TaskRunner(
             var task = await StartAttemptAsync(item);
             if (task is null)
             {
+                item.StartRejected = true;
                 return false;
             }
 
@@ -152,6 +153,7 @@ public sealed partial class TaskRunner(
         {
             await notStarted.CancelAsync();
             await running.ContinueWith(static _ => { }, TaskScheduler.Default);
+            item.StartRejected = true;
             return false;
         }
 

@@ -99,6 +99,12 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
     /// </summary>
     internal Task<bool>? Finishing { get; set; }
 
+    /// <summary>
+    /// Set by the attempt when the write that marks the task running finds it must not run (already
+    /// finished, or cancelled), so that its lane counts it as never started.
+    /// </summary>
+    internal bool StartRejected { get; set; }
+
     /// <summary>Completes when the work has ended and its outcome is stored, one way or another.</summary>
     public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -122,6 +128,8 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
     /// timed out and an attempt that stored no final status (shutdown, lost lease, storage
     /// failure). A task that may finish outside the lane (<see cref="MayFinishOutsideLane"/>)
     /// returns once its model replies and defers its outcome to the write that stores the reply.
+    /// A task whose start write finds it must not run (<see cref="StartRejected"/>) is reported as
+    /// not started, so the lane counts it neither completed nor failed.
     /// </summary>
     protected internal override async ValueTask<bool> ExecuteAsync(CancellationToken shutdownToken)
     {
@@ -131,6 +139,11 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
         }
         finally
         {
+            if (StartRejected)
+            {
+                ReportNotStarted();
+            }
+
             if (Finishing is { } finishing)
             {
                 DeferOutcome(finishing);

@@ -261,6 +261,55 @@ public sealed class LaneApiTests
         Assert.Equal(1, lane.Failed);
     }
 
+    [Theory]
+    [InlineData("main")]
+    [InlineData("cron")]
+    public async Task CancelStoredAfterLaneTookTask_NotCounted(string laneName)
+    {
+        // Lease renewal must not run during the test, so that nothing but the lane's runner
+        // looks at the stored task.
+        await using var factory = AgentApiFactory.StartEmbedded(new Dictionary<string, string?>
+        {
+            ["Leases:Duration"] = "01:00:00",
+            ["Leases:RenewInterval"] = "00:30:00",
+        });
+        using var client = factory.CreateAuthenticatedClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync($"/api/lanes/{laneName}", new { maxConcurrent = 0 })).StatusCode);
+        var raced = await factory.SubmitAsync(client, new { input = "cancelled before its start is stored", lane = laneName });
+        await WaitForLaneAsync(client, laneName, lane => lane.Queued == 1);
+
+        // The change that POST /api/tasks/{id}/cancel stores for a queued task, without removing it
+        // from this instance's lane. That is what the lane's runner finds when the request arrives
+        // after the runner took the task and before its start write, or through another instance.
+        var store = factory.Services.GetRequiredService<TaskStore>();
+        var cancelled = await store.UpdateAsync(raced, (task, events) =>
+        {
+            if (task.Status != AgentTaskStatus.Queued)
+            {
+                return false;
+            }
+
+            TaskTransitions.Finish(task, events, AgentTaskStatus.Cancelled, TimeProvider.System.GetUtcNow(), "cancelled", "The task was cancelled before it started.");
+            return true;
+        }, CancellationToken.None);
+        Assert.True(cancelled?.Result, "the raced task was not queued when its cancel was stored");
+
+        // At limit 1 the ordinary task runs only after the runner has taken the raced task and
+        // handed its slot back.
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync($"/api/lanes/{laneName}", new { maxConcurrent = 1 })).StatusCode);
+        var ordinary = await factory.SubmitAsync(client, new { input = "runs after the cancelled task", lane = laneName });
+        Assert.Equal("succeeded", (await AgentApiFactory.WaitForFinishAsync(client, ordinary)).Status);
+        var lane = await WaitForLaneAsync(client, laneName, lane => lane.Completed == 1);
+        var task = await client.GetFromJsonAsync<TaskDto>($"/api/tasks/{raced}");
+
+        Assert.Equal(0, lane.Failed);
+        Assert.Equal(0, lane.Queued);
+        Assert.Equal(0, lane.Active);
+        Assert.Equal("cancelled", task!.Status);
+        Assert.Null(task.StartedAt);
+        Assert.Equal(0, task.Attempts);
+    }
+
     private static async Task<LaneDto> GetLaneAsync(HttpClient client, string name) =>
         (await client.GetFromJsonAsync<LaneDto>($"/api/lanes/{name}").WaitAsync(TestTimeouts.Request))!;
 

@@ -881,6 +881,66 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         Assert.Equal(0, Snapshot().Failed);
     }
 
+    // Work that reports it did not start.
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("session-a")]
+    public async Task NotStarted_NotCountedAndFreesSlot(string? sessionKey)
+    {
+        CreateDispatcher(limit: 1);
+
+        // ExecuteAsync returns false, which the lane must not count as failed.
+        var notStarted = NewItem("not-started", sessionKey: sessionKey, body: (_, _) => Task.FromResult(false), reportsNotStarted: true);
+        var next = NewItem("next", sessionKey: sessionKey, gated: true);
+        ScheduleAll([notStarted, next]);
+
+        // At limit 1, and in the same session when there is one, the next item can start only
+        // once the item that did not start has given back its slot and its session.
+        Assert.False(await notStarted.Finished.WaitAsync(TestTimeout));
+        await next.Started.WaitAsync(TestTimeout);
+        var running = Snapshot();
+        Assert.Equal(1, running.Active);
+        Assert.Equal(0, running.Queued);
+        Assert.Equal(0, running.Completed);
+        Assert.Equal(0, running.Failed);
+
+        await next.ReleaseAsync();
+        await WaitUntilAsync(() => Snapshot().Completed == 1, "the next item is counted as completed");
+        await SettleAsync();
+        var done = Snapshot();
+        Assert.Equal(1, done.Completed);
+        Assert.Equal(0, done.Failed);
+        Assert.Equal(0, done.Active);
+        Assert.Equal(0, done.Queued);
+        Assert.Equal(1, notStarted.StartCount);
+        Assert.Empty(notStarted.Removals);
+    }
+
+    [Fact]
+    public async Task NotStarted_BorrowedItem_NotCounted()
+    {
+        CreateDispatcher(limit: 1);
+        TestWorkItem? child = null;
+        var parent = NewItem("parent", body: async (self, _) =>
+        {
+            child = NewItem("child", reportsNotStarted: true);
+            return Dispatcher.Schedule(child, holder: self) && await child.Finished.WaitAsync(TestTimeout);
+        });
+
+        Dispatcher.Schedule(parent);
+
+        Assert.True(await parent.Finished.WaitAsync(TestTimeout));
+        await WaitUntilAsync(() => Snapshot().Completed == 1, "the parent is counted as completed");
+        await SettleAsync();
+        var done = Snapshot();
+        Assert.Equal(1, done.Completed);
+        Assert.Equal(0, done.Failed);
+        Assert.Equal(0, done.Active);
+        Assert.Equal(0, done.Queued);
+        Assert.Equal(1, child!.StartCount);
+    }
+
     // Shutdown.
 
     [Fact]
@@ -1164,6 +1224,31 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         Assert.Equal([1.0], listener.Values("agentapi.lane.finished"));
     }
 
+    [Fact]
+    public async Task Metrics_NotStarted_KeepsWaitOnly()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meterFactory = services.GetRequiredService<IMeterFactory>();
+        using var listener = new LaneMeasurements(meterFactory);
+        CreateDispatcher(limit: 1, metrics: new LaneMetrics(meterFactory));
+        var blocker = await StartBlockerAsync();
+        var notStarted = NewItem("not-started", reportsNotStarted: true);
+        Dispatcher.Schedule(notStarted);
+        _time.Advance(TimeSpan.FromMilliseconds(20));
+
+        await blocker.ReleaseAsync();
+        await notStarted.Finished.WaitAsync(TestTimeout);
+        await WaitUntilAsync(() => Snapshot().Completed == 1, "the blocker is counted as completed");
+        await SettleAsync();
+
+        // The lane recorded the item's 20 ms wait when it gave the item a slot, before the item
+        // reported that it did not start. Only the blocker ran and finished.
+        Assert.Equal([0.0, 20.0], listener.Values("agentapi.lane.wait_time").Order());
+        Assert.Equal([20.0], listener.Values("agentapi.lane.run_time"));
+        Assert.Equal([1.0], listener.Values("agentapi.lane.finished"));
+        Assert.Equal(0, Snapshot().Failed);
+    }
+
     // Helpers.
 
     /// <summary>Counts the <see cref="CountingItem"/> objects that ran.</summary>
@@ -1210,9 +1295,10 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         bool gated = false,
         Func<TestWorkItem, CancellationToken, Task<bool>>? body = null,
         StartRecorder? recorder = null,
-        Task<bool>? deferredOutcome = null)
+        Task<bool>? deferredOutcome = null,
+        bool reportsNotStarted = false)
     {
-        var item = new TestWorkItem(id, lane, sessionKey, priority, cancellationToken, gated, body, recorder, deferredOutcome);
+        var item = new TestWorkItem(id, lane, sessionKey, priority, cancellationToken, gated, body, recorder, deferredOutcome, reportsNotStarted);
         _items.Enqueue(item);
         return item;
     }

@@ -5,7 +5,8 @@ namespace AgentApi.Tests.Lanes;
 /// <summary>
 /// A work item for dispatcher tests. A gated item waits inside <c>ExecuteAsync</c> until the test
 /// calls <see cref="ReleaseAsync"/>, an item with a body runs the body, and any other item finishes
-/// at once. An item made with a deferred outcome hands it to the lane before ExecuteAsync returns.
+/// at once. An item made with a deferred outcome hands it to the lane before ExecuteAsync returns,
+/// and one made with <c>reportsNotStarted</c> reports there that it did not start.
 /// Starts, removals and the shutdown token it was given are recorded for assertions.
 /// </summary>
 internal sealed class TestWorkItem : LaneWorkItem
@@ -21,6 +22,7 @@ internal sealed class TestWorkItem : LaneWorkItem
 
     private readonly Func<TestWorkItem, CancellationToken, Task<bool>>? _body;
     private readonly Task<bool>? _deferredOutcome;
+    private readonly bool _reportsNotStarted;
     private readonly bool _gated;
     private readonly StartRecorder? _recorder;
     private readonly Lock _removalsSync = new();
@@ -37,7 +39,8 @@ internal sealed class TestWorkItem : LaneWorkItem
         bool gated = false,
         Func<TestWorkItem, CancellationToken, Task<bool>>? body = null,
         StartRecorder? recorder = null,
-        Task<bool>? deferredOutcome = null)
+        Task<bool>? deferredOutcome = null,
+        bool reportsNotStarted = false)
         : base(lane, sessionKey, priority, cancellationToken)
     {
         Id = id;
@@ -45,6 +48,7 @@ internal sealed class TestWorkItem : LaneWorkItem
         _body = body;
         _recorder = recorder;
         _deferredOutcome = deferredOutcome;
+        _reportsNotStarted = reportsNotStarted;
     }
 
     public override string Id { get; }
@@ -114,6 +118,11 @@ internal sealed class TestWorkItem : LaneWorkItem
         if (_deferredOutcome is not null)
         {
             DeferOutcome(_deferredOutcome);
+        }
+
+        if (_reportsNotStarted)
+        {
+            ReportNotStarted();
         }
 
         _recorder?.Exit();
