@@ -123,13 +123,14 @@ internal sealed class TaskWorkItem : LaneWorkItem, IDisposable
     }
 
     /// <summary>
-    /// Runs the task's attempt. The lane counts it as completed only when the attempt stored the
-    /// task as succeeded. Any other end counts as failed, including a task stored as cancelled or
-    /// timed out and an attempt that stored no final status (shutdown, lost lease, storage
-    /// failure). A task that may finish outside the lane (<see cref="MayFinishOutsideLane"/>)
-    /// returns once its model replies and defers its outcome to the write that stores the reply.
-    /// A task whose start write finds it must not run (<see cref="StartRejected"/>) is reported as
-    /// not started, so the lane counts it neither completed nor failed.
+    /// Runs the task's attempt. A task whose start write finds it must not run
+    /// (<see cref="StartRejected"/>) is reported as not started, so the lane counts it neither
+    /// completed nor failed. Once the attempt has started, the lane counts it as completed only
+    /// when the attempt stored the task as succeeded. Any other end counts as failed, including a
+    /// task stored as cancelled or timed out while it ran and an attempt that stored no final
+    /// status (shutdown, lost lease, storage failure). A task that may finish outside the lane
+    /// (<see cref="MayFinishOutsideLane"/>) returns once its model replies and defers its outcome
+    /// to the write that stores the reply.
     /// </summary>
     protected internal override async ValueTask<bool> ExecuteAsync(CancellationToken shutdownToken)
     {
