@@ -44,6 +44,10 @@ public sealed class PostgresEventRelay(
     private readonly Channel<RelayEvent> _received = System.Threading.Channels.Channel.CreateUnbounded<RelayEvent>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
+    /// <summary>Stops the loop without waiting past the host's stop token for a database call that hangs.</summary>
+    public override Task StopAsync(CancellationToken cancellationToken) =>
+        HostedStop.StopWithinTimeoutAsync(base.StopAsync, nameof(PostgresEventRelay), logger, cancellationToken);
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var outbound = bus.OpenOutbound(options.Value.RelayBufferSize);

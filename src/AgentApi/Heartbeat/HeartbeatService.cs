@@ -1,5 +1,6 @@
 using AgentApi.Agents.Tools;
 using AgentApi.Lanes;
+using AgentApi.Storage;
 using AgentApi.Tasks;
 using Microsoft.Extensions.Options;
 
@@ -28,6 +29,10 @@ public sealed class HeartbeatService(
     private volatile TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void NotifyChanged() => _changed.TrySetResult();
+
+    /// <summary>Stops the loop without waiting past the host's stop token for a database call that hangs.</summary>
+    public override Task StopAsync(CancellationToken cancellationToken) =>
+        HostedStop.StopWithinTimeoutAsync(base.StopAsync, nameof(HeartbeatService), logger, cancellationToken);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

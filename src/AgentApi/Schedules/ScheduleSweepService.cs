@@ -42,7 +42,8 @@ internal sealed class ScheduleSweepService(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync();
+        // Not awaited: a sweep's database call can hold the cancellation up for seconds.
+        HostedStop.CancelInBackground(_stopping);
         if (_loop is not null)
         {
             await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

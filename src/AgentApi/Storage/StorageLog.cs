@@ -20,4 +20,10 @@ public static partial class StorageLog
 
     [LoggerMessage(1005, LogLevel.Critical, "AgentApi cannot start: {Reason}")]
     public static partial void CannotStart(ILogger logger, string reason, Exception exception);
+
+    [LoggerMessage(1006, LogLevel.Warning,
+        "{Service} did not stop within the host's shutdown timeout, so the host stops without waiting for it. " +
+        "Work it held here is taken over when its leases run out.")]
+    public static partial void StopTimedOut(ILogger logger, string service);
+
 }

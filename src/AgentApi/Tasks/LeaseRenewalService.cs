@@ -16,6 +16,10 @@ internal sealed class LeaseRenewalService(
     TimeProvider timeProvider,
     ILogger<LeaseRenewalService> logger) : BackgroundService
 {
+    /// <summary>Stops the loop without waiting past the host's stop token for a database call that hangs.</summary>
+    public override Task StopAsync(CancellationToken cancellationToken) =>
+        HostedStop.StopWithinTimeoutAsync(base.StopAsync, nameof(LeaseRenewalService), logger, cancellationToken);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.RenewInterval;

@@ -162,6 +162,16 @@ public sealed class TaskDispatch(
             // NOTE: seen only with test hosts, whose services can be torn down during stop. The
             // leases then run out instead, and recovery hands the tasks on after Leases:Duration.
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host's shutdown timeout ran out, typically because the database hangs. The
+            // unstarted tasks keep this instance's lease until it runs out, then recovery runs them.
+            TasksLog.HandBackFailed(logger, leaseOptions.Value.Duration.TotalSeconds, null);
+        }
+        catch (Exception exception) when (StorageRetry.IsStorageFailure(exception))
+        {
+            TasksLog.HandBackFailed(logger, leaseOptions.Value.Duration.TotalSeconds, exception);
+        }
     }
 
     private async Task HandBackQueuedAsync(CancellationToken cancellationToken)

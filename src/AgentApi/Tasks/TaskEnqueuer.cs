@@ -1,3 +1,4 @@
+using AgentApi.Storage;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 
@@ -53,7 +54,8 @@ public sealed class TaskEnqueuer(TaskJobScheduler scheduler, ILogger<TaskEnqueue
         }
         catch (OperationCanceledException)
         {
-            await _stopping.CancelAsync();
+            // Not awaited: an enqueue in flight against a hung database holds the cancellation up.
+            HostedStop.CancelInBackground(_stopping);
         }
     }
 

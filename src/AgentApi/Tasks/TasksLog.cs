@@ -54,6 +54,11 @@ internal static partial class TasksLog
     [LoggerMessage(3017, LogLevel.Information, "Handed {Count} queued tasks back for another instance or the next start.")]
     public static partial void HandedBack(ILogger logger, int count);
 
+    [LoggerMessage(3022, LogLevel.Warning,
+        "Handing queued tasks back at stop failed or timed out. Their leases run out within {LeaseSeconds} s " +
+        "(setting Leases:Duration), and then recovery runs them.")]
+    public static partial void HandBackFailed(ILogger logger, double leaseSeconds, Exception? exception);
+
     [LoggerMessage(3018, LogLevel.Warning, "Renewing task leases failed; trying again in {DelayMs} ms.")]
     public static partial void LeaseRenewalFailed(ILogger logger, long delayMs, Exception exception);
 

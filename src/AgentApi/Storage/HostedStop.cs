@@ -1,0 +1,33 @@
+namespace AgentApi.Storage;
+
+/// <summary>
+/// Stops hosted services without letting a hung database hold up the host's stop. Npgsql sends
+/// the cancel request for a cancelled command from inside the token's callback: it opens a new
+/// connection and waits for the server to close it, up to the connect timeout (15 s by default).
+/// Against a server that accepts connections but does not answer, such as a paused process, every
+/// <see cref="CancellationTokenSource.Cancel()"/> of a token with a command in flight blocks that long.
+/// </summary>
+internal static class HostedStop
+{
+    /// <summary>Cancels <paramref name="source"/> on a pool thread, so the caller does not wait for its callbacks.</summary>
+    public static void CancelInBackground(CancellationTokenSource source) =>
+        _ = Task.Run(source.Cancel, CancellationToken.None);
+
+    /// <summary>
+    /// Runs <paramref name="stop"/> on a pool thread and waits for it until the host's stop token
+    /// fires. Then it logs that the service did not stop in time and returns, instead of throwing,
+    /// because an exception out of a hosted service's StopAsync ends the process with a crash.
+    /// </summary>
+    public static async Task StopWithinTimeoutAsync(
+        Func<CancellationToken, Task> stop, string service, ILogger logger, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Run(() => stop(cancellationToken), CancellationToken.None).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            StorageLog.StopTimedOut(logger, service);
+        }
+    }
+}
