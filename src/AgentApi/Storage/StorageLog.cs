@@ -25,5 +25,4 @@ public static partial class StorageLog
         "{Service} did not stop within the host's shutdown timeout, so the host stops without waiting for it. " +
         "Work it held here is taken over when its leases run out.")]
     public static partial void StopTimedOut(ILogger logger, string service);
-
 }
