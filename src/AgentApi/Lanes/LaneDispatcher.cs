@@ -360,22 +360,13 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             }
 
             item.CancellationRegistration.Dispose();
-            var finished = item;
-            long finishedAt;
-            if (item.DidNotStart)
-            {
-                ReleaseNotStarted(lane, item);
-                finishedAt = NotTimed;
-                finished = null;
-            }
-            else if (item.DeferredOutcome is { } outcome)
-            {
-                finishedAt = ReleaseDeferred(lane, item, outcome, startedAt);
-                finished = null;
-            }
-            else
+
+            // An item counted now is recorded under the same lock that takes the next one.
+            LaneWorkItem? finished = null;
+            if (!TryReleaseUncounted(lane, item, startedAt, out var finishedAt))
             {
                 finishedAt = RecordFinished(lane, startedAt, succeeded);
+                finished = item;
             }
 
             var next = TakeNextOrExit(lane, finished, succeeded, _clock.NowMilliseconds);
@@ -557,15 +548,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         await Task.Yield();
         var startedAt = StartRunTimer();
         var succeeded = await ExecuteItemAsync(lane, item);
-        if (item.DidNotStart)
-        {
-            ReleaseNotStarted(lane, item);
-        }
-        else if (item.DeferredOutcome is { } outcome)
-        {
-            ReleaseDeferred(lane, item, outcome, startedAt);
-        }
-        else
+        if (!TryReleaseUncounted(lane, item, startedAt, out _))
         {
             RecordFinished(lane, startedAt, succeeded);
             lock (lane.Sync)
@@ -575,6 +558,30 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
 
         SignalIfDrained();
+    }
+
+    /// <summary>
+    /// Releases an item that reported it did not start, or that deferred its outcome, and returns
+    /// true. Returns false for any other item, which the caller records and counts.
+    /// <paramref name="finishedAt"/> is the timestamp that ended the run, or <see cref="NotTimed"/>.
+    /// </summary>
+    private bool TryReleaseUncounted(Lane lane, LaneWorkItem item, long startedAt, out long finishedAt)
+    {
+        if (item.DidNotStart)
+        {
+            ReleaseNotStarted(lane, item);
+            finishedAt = NotTimed;
+            return true;
+        }
+
+        if (item.DeferredOutcome is { } outcome)
+        {
+            finishedAt = ReleaseDeferred(lane, item, outcome, startedAt);
+            return true;
+        }
+
+        finishedAt = NotTimed;
+        return false;
     }
 
     private async ValueTask<bool> ExecuteItemAsync(Lane lane, LaneWorkItem item)
