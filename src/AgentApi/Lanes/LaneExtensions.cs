@@ -32,8 +32,8 @@ public static class LaneExtensions
     }
 
     /// <summary>
-    /// The longest dispatcher interval accepted. Timers and waits take at most about 24.8 days,
-    /// and a day is already longer than any shutdown a host waits for.
+    /// The maximum dispatcher interval. Timers and waits accept at most about 24.8 days, and a day
+    /// is already longer than any shutdown a host waits for.
     /// </summary>
     private static readonly TimeSpan MaxDispatcherInterval = TimeSpan.FromDays(1);
 

@@ -42,7 +42,7 @@ internal sealed class ScheduleSweepService(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        // Not awaited: a sweep's database call can hold the cancellation up for seconds.
+        // Not awaited, because a sweep's database call can delay the cancellation for seconds.
         HostedStop.CancelInBackground(_stopping);
         if (_loop is not null)
         {

@@ -4,7 +4,7 @@ namespace AgentApi.Storage;
 /// Stops hosted services without letting a hung database hold up the host's stop. Npgsql sends
 /// the cancel request for a cancelled command from inside the token's callback: it opens a new
 /// connection and waits for the server to close it, up to the connect timeout (15 s by default).
-/// Against a server that accepts connections but does not answer, such as a paused process, every
+/// Against a server that accepts connections but never replies, such as a paused process, every
 /// <see cref="CancellationTokenSource.Cancel()"/> of a token with a command in flight blocks that long.
 /// </summary>
 internal static class HostedStop

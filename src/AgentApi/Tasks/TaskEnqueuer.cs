@@ -54,7 +54,7 @@ public sealed class TaskEnqueuer(TaskJobScheduler scheduler, ILogger<TaskEnqueue
         }
         catch (OperationCanceledException)
         {
-            // Not awaited: an enqueue in flight against a hung database holds the cancellation up.
+            // Not awaited, because an enqueue in flight against a hung database delays the cancellation.
             HostedStop.CancelInBackground(_stopping);
         }
     }

@@ -20,7 +20,7 @@ public sealed class HeartbeatApiTests
         using var client = factory.CreateAuthenticatedClient();
 
         // The heartbeat service dates the first beat shortly after start-up. Read the state after
-        // that, so that the comparison below sees only what the request could have changed.
+        // that, so that the comparison below covers only what the request could have changed.
         var before = await ReadOnceFirstBeatIsDatedAsync(client);
 
         var response = await client.PutAsJsonAsync("/api/heartbeat", new
