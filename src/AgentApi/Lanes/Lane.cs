@@ -7,7 +7,9 @@ namespace AgentApi.Lanes;
 /// session is busy waits in its session's queue instead, so that it cannot overtake earlier work
 /// of the same session. Fields and properties are guarded by <see cref="Sync"/> unless their
 /// comment states otherwise. Schedulers of items without a session key append to the levels and
-/// update the counters in <see cref="LaneCounters"/> without taking the lock.
+/// update the counters in <see cref="LaneCounters"/> without taking the lock. Runners take plain
+/// items and count them in their own <see cref="LaneRunner"/> without the lock, and the counts
+/// and running items read here add up the registered runners.
 /// </summary>
 internal sealed class Lane(string name, int limit)
 {
@@ -19,8 +21,21 @@ internal sealed class Lane(string name, int limit)
 
     public readonly Dictionary<string, LaneSession> Sessions = new(StringComparer.Ordinal);
 
-    /// <summary>The running items, as a list linked through the items themselves so that adding and removing allocate nothing.</summary>
-    private LaneWorkItem? _firstRunning;
+    /// <summary>
+    /// The items that run on another item's slot, as a list linked through the items themselves so
+    /// that adding and removing allocate nothing. Items that runners run are in the runners.
+    /// </summary>
+    private LaneWorkItem? _firstBorrowed;
+    private int _borrowedCount;
+
+    /// <summary>The runner loops that hold a slot, as a list linked through the runners.</summary>
+    private LaneRunner? _firstRunner;
+    private int _runnerCount;
+
+    /// <summary>Counts of runners that left and of borrowed and deferred items. The registered runners keep the rest.</summary>
+    private long _started;
+    private long _completed;
+    private long _failed;
 
     private readonly double[] _recentWaitsMs = new double[RecentWaitCount];
     private int _recentWaitNext;
@@ -36,13 +51,13 @@ internal sealed class Lane(string name, int limit)
     /// <summary>Slots in use: runners that hold a slot, whether or not they have taken an item yet. Read without the lock.</summary>
     public int Slots => Volatile.Read(ref _counters.Slots);
 
-    /// <summary>Items that started running, borrowed ones included, less those that then reported they did not start.</summary>
-    public long Started { get; set; }
+    /// <summary>Items that started running, borrowed ones included, less those that then reported they did not start. Under the lock.</summary>
+    public long Started => Totals().Started;
 
     /// <summary>
     /// Items waiting and not removed: those scheduled, less those that started or were removed.
-    /// Removals and schedules are counted without the lock, so this is exact only when no
-    /// Schedule call is under way.
+    /// Removals, schedules and runners' starts are counted without the lock, so this is exact only
+    /// when no Schedule call or take is under way. Under the lock.
     /// </summary>
     public int Waiting
     {
@@ -55,11 +70,37 @@ internal sealed class Lane(string name, int limit)
         }
     }
 
-    public long Completed { get; set; }
+    /// <summary>Items that finished and succeeded. Under the lock.</summary>
+    public long Completed => Totals().Completed;
 
-    public long Failed { get; set; }
+    /// <summary>Items that finished and failed. Under the lock.</summary>
+    public long Failed => Totals().Failed;
 
-    public int RunningCount { get; private set; }
+    /// <summary>Items that run now, in runners and on borrowed slots. Under the lock.</summary>
+    public int RunningCount
+    {
+        get
+        {
+            var running = _borrowedCount;
+            for (var runner = _firstRunner; runner is not null; runner = runner.Next)
+            {
+                if (runner.Current is not null)
+                {
+                    running++;
+                }
+            }
+
+            return running;
+        }
+    }
+
+    /// <summary>
+    /// Registered runners and borrowed items. A runner stays registered from its first take under
+    /// the lock until it leaves under the lock, and it takes nothing once it has seen the
+    /// dispatcher stopping there. So shutdown, which waits until this is 0, also waits for takes
+    /// without the lock that began before the runner saw the stop. Under the lock.
+    /// </summary>
+    public int UnfinishedCount => _runnerCount + _borrowedCount;
 
     /// <summary>Items that finished running and whose deferred outcome has not arrived yet.</summary>
     public int PendingOutcomes { get; set; }
@@ -108,25 +149,100 @@ internal sealed class Lane(string name, int limit)
         return false;
     }
 
-    public void AddRunning(LaneWorkItem item)
+    /// <summary>Adds the counts of the registered runners to the lane's own. Under the lock.</summary>
+    private (long Started, long Completed, long Failed) Totals()
     {
-        item.NextRunning = _firstRunning;
-        item.PreviousRunning = null;
-        if (_firstRunning is not null)
+        var (started, completed, failed) = (_started, _completed, _failed);
+        for (var runner = _firstRunner; runner is not null; runner = runner.Next)
         {
-            _firstRunning.PreviousRunning = item;
+            started += runner.Started;
+            completed += runner.Completed;
+            failed += runner.Failed;
         }
 
-        _firstRunning = item;
-        item.IsRunningIn = this;
-        RunningCount++;
+        return (started, completed, failed);
     }
 
-    public void RemoveRunning(LaneWorkItem item)
+    /// <summary>Counts a borrowed item that started. Under the lock.</summary>
+    public void CountStarted() => _started++;
+
+    /// <summary>Uncounts an item that reported it did not start. Under the lock.</summary>
+    public void UncountStarted() => _started--;
+
+    /// <summary>Counts a borrowed item or a deferred outcome. Under the lock.</summary>
+    public void CountFinished(bool succeeded)
+    {
+        if (succeeded)
+        {
+            _completed++;
+        }
+        else
+        {
+            _failed++;
+        }
+    }
+
+    /// <summary>Adds a runner to the list that counts and running items are read from. Under the lock.</summary>
+    public void Register(LaneRunner runner)
+    {
+        runner.Next = _firstRunner;
+        runner.Previous = null;
+        if (_firstRunner is not null)
+        {
+            _firstRunner.Previous = runner;
+        }
+
+        _firstRunner = runner;
+        _runnerCount++;
+        runner.Registered = true;
+    }
+
+    /// <summary>Takes a runner out of the list and keeps what it counted and the wait times it buffered. Under the lock.</summary>
+    public void Unregister(LaneRunner runner)
+    {
+        if (runner.Previous is null)
+        {
+            _firstRunner = runner.Next;
+        }
+        else
+        {
+            runner.Previous.Next = runner.Next;
+        }
+
+        if (runner.Next is not null)
+        {
+            runner.Next.Previous = runner.Previous;
+        }
+
+        runner.Next = null;
+        runner.Previous = null;
+        runner.Registered = false;
+        _runnerCount--;
+        runner.FlushWaits(this);
+        var (started, completed, failed) = runner.TakeCounts();
+        _started += started;
+        _completed += completed;
+        _failed += failed;
+    }
+
+    public void AddBorrowed(LaneWorkItem item)
+    {
+        item.NextRunning = _firstBorrowed;
+        item.PreviousRunning = null;
+        if (_firstBorrowed is not null)
+        {
+            _firstBorrowed.PreviousRunning = item;
+        }
+
+        _firstBorrowed = item;
+        _borrowedCount++;
+    }
+
+    public void RemoveBorrowed(LaneWorkItem item)
     {
         if (item.PreviousRunning is null)
         {
-            _firstRunning = item.NextRunning;
+            _firstBorrowed = item.NextRunning;
         }
         else
         {
@@ -140,16 +256,71 @@ internal sealed class Lane(string name, int limit)
 
         item.NextRunning = null;
         item.PreviousRunning = null;
-        item.IsRunningIn = null;
-        RunningCount--;
+        _borrowedCount--;
     }
 
+    /// <summary>
+    /// True when the item runs in this lane now, in a runner or on a borrowed slot. Under the lock.
+    /// It walks the runners and borrowed items, which only the rare nested schedule pays for, so
+    /// that runners write nothing to an item to mark it running here.
+    /// </summary>
+    public bool IsRunning(LaneWorkItem item)
+    {
+        foreach (var running in RunningItems())
+        {
+            if (ReferenceEquals(running, item))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The items that run now, in runners and on borrowed slots. Under the lock.</summary>
     public IEnumerable<LaneWorkItem> RunningItems()
     {
-        for (var item = _firstRunning; item is not null; item = item.NextRunning)
+        for (var runner = _firstRunner; runner is not null; runner = runner.Next)
+        {
+            if (runner.Current is { } item)
+            {
+                yield return item;
+            }
+        }
+
+        for (var item = _firstBorrowed; item is not null; item = item.NextRunning)
         {
             yield return item;
         }
+    }
+
+    /// <summary>
+    /// The one level that a runner may take from without the lock: the only level with arrivals,
+    /// when no level holds an item that only the lock may take. Otherwise null. Lock-free, and a
+    /// hint only: an item may arrive in another level meanwhile.
+    /// </summary>
+    public LaneLevel? SoleLevelWithArrivals()
+    {
+        LaneLevel? sole = null;
+        foreach (var level in Ready)
+        {
+            if (level.HoldsLockedItems)
+            {
+                return null;
+            }
+
+            if (level.HasArrivals)
+            {
+                if (sole is not null)
+                {
+                    return null;
+                }
+
+                sole = level;
+            }
+        }
+
+        return sole;
     }
 
     public void RecordWait(double waitMs)

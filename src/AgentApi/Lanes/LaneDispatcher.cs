@@ -169,11 +169,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             item.Sequence = lane.NextSequence();
             item.EnqueuedAtMs = scheduledAt;
 
-            if (holder is not null && holder.Lane == item.Lane && holder.IsRunningIn == lane && item.TryMarkRunning())
+            if (holder is not null && holder.Lane == item.Lane && lane.IsRunning(holder) && item.TryMarkRunning())
             {
                 item.Borrowed = true;
-                lane.Started++;
-                lane.AddRunning(item);
+                lane.CountStarted();
+                lane.AddBorrowed(item);
                 _ = RunBorrowedAsync(lane, item);
                 return true;
             }
@@ -262,12 +262,13 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         var running = 0;
         var pending = 0;
         _stopping = true;
+
         foreach (var lane in _lanes.Values)
         {
             lock (lane.Sync)
             {
                 handedBack.AddRange(DrainWaiting(lane));
-                running += lane.RunningCount;
+                running += lane.UnfinishedCount;
                 pending += lane.PendingOutcomes;
             }
         }
@@ -339,7 +340,8 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// <summary>A runner loop, which owns one of the lane's slots and runs items until none is ready.</summary>
     private async Task RunAsync(Lane lane)
     {
-        var item = TakeNextOrExit(lane, finished: null, succeeded: false, _clock.NowMilliseconds);
+        var runner = new LaneRunner();
+        var item = TakeNextOrExit(lane, runner, finished: null, succeeded: false, _clock.NowMilliseconds);
         if (item is null)
         {
             return;
@@ -361,15 +363,23 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
 
             item.CancellationRegistration.Dispose();
 
-            // An item counted now is recorded under the same lock that takes the next one.
-            LaneWorkItem? finished = null;
-            if (!TryReleaseUncounted(lane, item, startedAt, out var finishedAt))
+            LaneWorkItem? next;
+            if (TryReleaseUncounted(lane, runner, item, startedAt, out var finishedAt))
+            {
+                next = TakeWithoutLock(lane, runner, _clock.NowMilliseconds)
+                    ?? TakeNextOrExit(lane, runner, finished: null, succeeded: false, _clock.NowMilliseconds);
+            }
+            else
             {
                 finishedAt = RecordFinished(lane, startedAt, succeeded);
-                finished = item;
+                next = item.SessionKey is null
+                    ? FinishAndTakeWithoutLock(lane, runner, succeeded, _clock.NowMilliseconds)
+                    : null;
+
+                // An item with a session key is recorded under the same lock that takes the next one.
+                next ??= TakeNextOrExit(lane, runner, item.SessionKey is null ? null : item, succeeded, _clock.NowMilliseconds);
             }
 
-            var next = TakeNextOrExit(lane, finished, succeeded, _clock.NowMilliseconds);
             SignalIfDrained();
             if (next is null)
             {
@@ -384,23 +394,90 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// Records the item that finished, if any, and takes the next item for a runner under one
-    /// lock. Returns null once the runner has given back its slot.
+    /// Counts a finished item that holds no session and takes the next one, both without the
+    /// lane's lock. Returns null when the next item needs the lock. The finished item is counted
+    /// either way.
     /// </summary>
-    private LaneWorkItem? TakeNextOrExit(Lane lane, LaneWorkItem? finished, bool succeeded, long nowMs)
+    private LaneWorkItem? FinishAndTakeWithoutLock(Lane lane, LaneRunner runner, bool succeeded, long nowMs)
+    {
+        // Taken out of the runner before it is counted, so that no reader counts it both running and finished.
+        runner.SetCurrent(null);
+        runner.CountFinished(succeeded);
+        return TakeWithoutLock(lane, runner, nowMs);
+    }
+
+    /// <summary>
+    /// Takes the next item for a runner that runs no item, without the lane's lock. Only a plain
+    /// case goes without the lock: the lane's limit still allows the runner's slot, the dispatcher
+    /// is not stopping, and exactly one level has arrivals and nothing that only the lock may take.
+    /// Returns null otherwise, and when that level turns out empty.
+    /// </summary>
+    private LaneWorkItem? TakeWithoutLock(Lane lane, LaneRunner runner, long nowMs)
+    {
+        // A stop that this read misses waits for the runner anyway, because StopAsync waits for
+        // every registered runner to leave, and a runner leaves only under the lock.
+        if (_stopping || lane.Slots > lane.Limit || lane.SoleLevelWithArrivals() is not { } level)
+        {
+            return null;
+        }
+
+        LaneWorkItem? item;
+        do
+        {
+            if (!level.TryTakeArrival(out item))
+            {
+                return null;
+            }
+        }
+        while (!item.TryMarkRunning());
+
+        runner.SetCurrent(item);
+        runner.CountStarted();
+
+        // A scheduler may date an item after the runner read the clock.
+        double waitMs = Math.Max(0, nowMs - item.EnqueuedAtMs);
+        _metrics?.RecordWait(lane.Name, waitMs);
+        if (runner.BufferWait(waitMs))
+        {
+            lock (lane.Sync)
+            {
+                runner.FlushWaits(lane);
+            }
+        }
+
+        return item;
+    }
+
+    /// <summary>
+    /// Records the item that finished, if any, and takes the next item for a runner under one
+    /// lock. Returns null once the runner has given back its slot and left the lane's runners.
+    /// </summary>
+    private LaneWorkItem? TakeNextOrExit(Lane lane, LaneRunner runner, LaneWorkItem? finished, bool succeeded, long nowMs)
     {
         while (true)
         {
             LaneWorkItem? next;
             lock (lane.Sync)
             {
+                if (!runner.Registered)
+                {
+                    lane.Register(runner);
+                }
+
                 if (finished is not null)
                 {
-                    CompleteLocked(lane, finished, succeeded);
+                    ReleaseLocked(lane, runner, finished);
+                    runner.CountFinished(succeeded);
                     finished = null;
                 }
 
-                next = TakeNextOrFreeSlot(lane, nowMs);
+                runner.SetCurrent(null);
+                runner.FlushWaits(lane);
+                next = TakeNextOrFreeSlot(lane, runner, nowMs);
+                if (next is null)
+                {
+                    lane.Unregister(runner);
+                }
             }
 
             if (next is not null)
@@ -424,9 +501,9 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// about to run. Under the lane's lock, so that Remove, which may make a session's item ready,
     /// finds the slot given back.
     /// </summary>
-    private LaneWorkItem? TakeNextOrFreeSlot(Lane lane, long nowMs)
+    private LaneWorkItem? TakeNextOrFreeSlot(Lane lane, LaneRunner runner, long nowMs)
     {
-        var item = lane.Slots > lane.Limit || _stopping ? null : TakeNext(lane, nowMs);
+        var item = lane.Slots > lane.Limit || _stopping ? null : TakeNext(lane, runner, nowMs);
         if (item is null)
         {
             lane.ReleaseSlot();
@@ -487,11 +564,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// records its run time, and counts it once its outcome arrives. Returns the timestamp that
     /// ended the run, or <see cref="NotTimed"/>.
     /// </summary>
-    private long ReleaseDeferred(Lane lane, LaneWorkItem item, Task<bool> outcome, long startedAt)
+    private long ReleaseDeferred(Lane lane, LaneRunner? runner, LaneWorkItem item, Task<bool> outcome, long startedAt)
     {
         lock (lane.Sync)
         {
-            ReleaseLocked(lane, item);
+            ReleaseLocked(lane, runner, item);
             lane.PendingOutcomes++;
         }
 
@@ -504,12 +581,12 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// Takes an item that reported it did not start out of the running items and frees its
     /// session. It is counted as removed instead of started, which leaves Waiting unchanged.
     /// </summary>
-    private static void ReleaseNotStarted(Lane lane, LaneWorkItem item)
+    private static void ReleaseNotStarted(Lane lane, LaneRunner? runner, LaneWorkItem item)
     {
         lock (lane.Sync)
         {
-            ReleaseLocked(lane, item);
-            lane.Started--;
+            ReleaseLocked(lane, runner, item);
+            lane.UncountStarted();
             lane.CountRemoved();
         }
     }
@@ -536,7 +613,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         lock (lane.Sync)
         {
             lane.PendingOutcomes--;
-            CountLocked(lane, succeeded);
+            lane.CountFinished(succeeded);
         }
 
         SignalIfDrained();
@@ -548,12 +625,13 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         await Task.Yield();
         var startedAt = StartRunTimer();
         var succeeded = await ExecuteItemAsync(lane, item);
-        if (!TryReleaseUncounted(lane, item, startedAt, out _))
+        if (!TryReleaseUncounted(lane, runner: null, item, startedAt, out _))
         {
             RecordFinished(lane, startedAt, succeeded);
             lock (lane.Sync)
             {
-                CompleteLocked(lane, item, succeeded);
+                ReleaseLocked(lane, runner: null, item);
+                lane.CountFinished(succeeded);
             }
         }
 
@@ -563,20 +641,21 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// <summary>
     /// Releases an item that reported it did not start, or that deferred its outcome, and returns
     /// true. Returns false for any other item, which the caller records and counts.
+    /// <paramref name="runner"/> is the runner that ran the item, or null for a borrowed item.
     /// <paramref name="finishedAt"/> is the timestamp that ended the run, or <see cref="NotTimed"/>.
     /// </summary>
-    private bool TryReleaseUncounted(Lane lane, LaneWorkItem item, long startedAt, out long finishedAt)
+    private bool TryReleaseUncounted(Lane lane, LaneRunner? runner, LaneWorkItem item, long startedAt, out long finishedAt)
     {
         if (item.DidNotStart)
         {
-            ReleaseNotStarted(lane, item);
+            ReleaseNotStarted(lane, runner, item);
             finishedAt = NotTimed;
             return true;
         }
 
         if (item.DeferredOutcome is { } outcome)
         {
-            finishedAt = ReleaseDeferred(lane, item, outcome, startedAt);
+            finishedAt = ReleaseDeferred(lane, runner, item, outcome, startedAt);
             return true;
         }
 
@@ -601,34 +680,25 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         return succeeded;
     }
 
-    /// <summary>Records a finished item, counts it and frees its session. Under the lane's lock.</summary>
-    private static void CompleteLocked(Lane lane, LaneWorkItem item, bool succeeded)
-    {
-        ReleaseLocked(lane, item);
-        CountLocked(lane, succeeded);
-    }
-
-    /// <summary>Takes a finished item out of the running items and frees its session. Under the lane's lock.</summary>
+    /// <summary>
+    /// Takes a finished item out of its runner or the borrowed items and frees its session. Under
+    /// the lane's lock. <paramref name="runner"/> is null for a borrowed item.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ReleaseLocked(Lane lane, LaneWorkItem item)
+    private static void ReleaseLocked(Lane lane, LaneRunner? runner, LaneWorkItem item)
     {
-        lane.RemoveRunning(item);
-        if (item.SessionKey is { } key && !item.Borrowed)
+        if (runner is null)
         {
-            ReleaseSession(lane, key);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CountLocked(Lane lane, bool succeeded)
-    {
-        if (succeeded)
-        {
-            lane.Completed++;
+            lane.RemoveBorrowed(item);
         }
         else
         {
-            lane.Failed++;
+            runner.SetCurrent(null);
+        }
+
+        if (item.SessionKey is { } key && !item.Borrowed)
+        {
+            ReleaseSession(lane, key);
         }
     }
 
@@ -649,7 +719,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         {
             lock (lane.Sync)
             {
-                running += lane.RunningCount;
+                running += lane.UnfinishedCount;
                 pending += lane.PendingOutcomes;
             }
         }
@@ -658,7 +728,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     }
 
     /// <summary>Takes the next item to run, or null. Called under the lane's lock.</summary>
-    private LaneWorkItem? TakeNext(Lane lane, long nowMs)
+    private LaneWorkItem? TakeNext(Lane lane, LaneRunner runner, long nowMs)
     {
         LaneLevel? bestLevel = null;
         LaneWorkItem? best = null;
@@ -687,8 +757,8 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
 
         bestLevel!.Take(best);
-        lane.Started++;
-        lane.AddRunning(best);
+        runner.SetCurrent(best);
+        runner.CountStarted();
 
         // A scheduler may date an item after the runner read the clock and before it took the lock.
         double waitMs = Math.Max(0, nowMs - best.EnqueuedAtMs);

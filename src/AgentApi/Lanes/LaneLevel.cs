@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 
 namespace AgentApi.Lanes;
 
@@ -6,8 +7,10 @@ namespace AgentApi.Lanes;
 /// The waiting items of one priority level of a lane, oldest first. New items arrive in sequence
 /// order and go to a concurrent queue, which schedulers append to without the lane's lock. An item
 /// released from its session's queue is older than items behind it, so it goes to a small heap.
-/// The oldest item is the older of the two heads. Everything but <see cref="Add"/> and
-/// <see cref="HasArrivals"/> runs under the lane's lock, so the queue has one reader at a time.
+/// The oldest item is the older of the two heads. Everything but <see cref="Add"/>,
+/// <see cref="HasArrivals"/>, <see cref="HoldsLockedItems"/> and <see cref="TryTakeArrival"/> runs
+/// under the lane's lock. Runners take arrivals without the lock only while no item waits in the
+/// head field or the heap, which only the lock may take from.
 /// </summary>
 internal sealed class LaneLevel
 {
@@ -21,16 +24,29 @@ internal sealed class LaneLevel
     /// </summary>
     private LaneWorkItem? _head;
 
+    /// <summary>Items in <see cref="_released"/>, kept apart so that runners can read it without the lock.</summary>
+    private int _releasedCount;
+
     /// <summary>Items in the level, removed ones included.</summary>
     public int Count => _arrivals.Count + (_head is null ? 0 : 1) + _released.Count;
 
     /// <summary>True when the queue of arrivals contains an item. Lock-free.</summary>
     public bool HasArrivals => !_arrivals.IsEmpty;
 
+    /// <summary>True when an item waits where only the lane's lock may take it: in the head field or the heap. Lock-free.</summary>
+    public bool HoldsLockedItems => Volatile.Read(ref _head) is not null || Volatile.Read(ref _releasedCount) != 0;
+
     /// <summary>Appends a new item. Lock-free, because schedulers call it without the lane's lock.</summary>
     public void Add(LaneWorkItem item) => _arrivals.Enqueue(item);
 
-    public void AddReleased(LaneWorkItem item) => _released.Enqueue(item, item.Sequence);
+    /// <summary>Takes the first arrival, removed or not, without the lane's lock.</summary>
+    public bool TryTakeArrival([NotNullWhen(true)] out LaneWorkItem? item) => _arrivals.TryDequeue(out item);
+
+    public void AddReleased(LaneWorkItem item)
+    {
+        _released.Enqueue(item, item.Sequence);
+        Volatile.Write(ref _releasedCount, _released.Count);
+    }
 
     /// <summary>Returns the oldest waiting item without taking it, dropping removed items on the way.</summary>
     public LaneWorkItem? PeekOldest()
@@ -44,7 +60,7 @@ internal sealed class LaneLevel
 
         while (_released.TryPeek(out var released, out _) && !released.IsWaiting)
         {
-            _released.Dequeue();
+            DequeueReleased();
         }
 
         var second = _released.Count > 0 ? _released.Peek() : null;
@@ -65,7 +81,7 @@ internal sealed class LaneLevel
         }
         else
         {
-            _released.Dequeue();
+            DequeueReleased();
         }
     }
 
@@ -97,8 +113,15 @@ internal sealed class LaneLevel
 
         while (_released.TryDequeue(out var released, out _))
         {
+            Volatile.Write(ref _releasedCount, _released.Count);
             yield return released;
         }
+    }
+
+    private void DequeueReleased()
+    {
+        _released.Dequeue();
+        Volatile.Write(ref _releasedCount, _released.Count);
     }
 
     private LaneWorkItem? PeekArrival()

@@ -62,9 +62,6 @@ public abstract class LaneWorkItem
 
     internal LaneWorkItem? PreviousRunning { get; set; }
 
-    /// <summary>The lane the item runs in now, or null.</summary>
-    internal Lane? IsRunningIn { get; set; }
-
     internal bool IsWaiting => Volatile.Read(ref _state) == StateWaiting;
 
     /// <summary>The outcome that <see cref="DeferOutcome"/> handed over, or null. Read by the dispatcher once <see cref="ExecuteAsync"/> has returned.</summary>

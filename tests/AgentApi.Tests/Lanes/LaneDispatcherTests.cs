@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using AgentApi.Lanes;
 using AgentApi.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -195,6 +196,27 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         await Task.WhenAll(items.Select(item => item.Finished)).WaitAsync(TestTimeout);
 
         Assert.Equal(["high-1", "high-2", "default-1", "default-2", "low-1", "low-2"], recorder.Order);
+    }
+
+    [Fact]
+    public async Task Schedule_HighArrivesWhileDraining_RunsNext()
+    {
+        CreateDispatcher(limit: 1);
+        var blocker = await StartBlockerAsync();
+        var recorder = new StartRecorder();
+        var high = NewItem("high", priority: LanePriority.High, recorder: recorder);
+
+        // The runner takes plain items of a single level without the lane's lock. The first
+        // default item schedules a high one while the others wait in the default level, so the
+        // runner must notice the second level and take the high item next.
+        var first = NewItem("default-1", recorder: recorder, body: (_, _) => Task.FromResult(Dispatcher.Schedule(high)));
+        List<TestWorkItem> defaults = [first, .. Enumerable.Range(2, 4).Select(i => NewItem($"default-{i}", recorder: recorder))];
+        ScheduleAll(defaults);
+
+        await blocker.ReleaseAsync();
+        await Task.WhenAll(defaults.Append(high).Select(item => item.Finished)).WaitAsync(TestTimeout);
+
+        Assert.Equal(["default-1", "high", "default-2", "default-3", "default-4", "default-5"], recorder.Order);
     }
 
     [Fact]
@@ -681,6 +703,32 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetSnapshot_LiveRunner_IncludesItsCounts()
+    {
+        CreateDispatcher(limit: 1);
+        var blocker = await StartBlockerAsync();
+        var quick = Enumerable.Range(0, 5).Select(i => NewItem($"quick-{i}")).ToList();
+        var last = NewItem("last", gated: true);
+        ScheduleAll([.. quick, last]);
+
+        // One runner counts the blocker and the quick items without the lane's lock and then
+        // waits in the last item, so the lane's counts must include the counts of a runner that
+        // is still running.
+        await blocker.ReleaseAsync();
+        await last.Started.WaitAsync(TestTimeout);
+
+        var snapshot = Snapshot();
+        Assert.Equal(6, snapshot.Completed);
+        Assert.Equal(1, snapshot.Active);
+        Assert.Equal(0, snapshot.Queued);
+
+        await last.ReleaseAsync(succeeded: false);
+        await WaitUntilAsync(() => Snapshot().Failed == 1, "the last item is counted as failed");
+        Assert.Equal(6, Snapshot().Completed);
+        Assert.Equal(0, Snapshot().Active);
+    }
+
+    [Fact]
     public async Task GetSnapshot_FractionalWait_CountsWholeMilliseconds()
     {
         CreateDispatcher(limit: 1);
@@ -1146,6 +1194,38 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StopAsync_RunnersDraining_NothingStartsAfter()
+    {
+        const int rounds = 30;
+        const int itemsPerRound = 5_000;
+        var options = new LaneDispatcherOptions { ShutdownGracePeriod = GracePeriod };
+        var limits = new Dictionary<string, int>(StringComparer.Ordinal) { [Lane] = 3 };
+        for (var round = 0; round < rounds; round++)
+        {
+            var dispatcher = new LaneDispatcher(limits, options, _time, _loggerFactory.CreateLogger<LaneDispatcher>());
+            var stopReturned = new StrongBox<bool>();
+            var items = Enumerable.Range(0, itemsPerRound).Select(_ => new StopWatchingItem(Lane, stopReturned)).ToList();
+            foreach (var item in items)
+            {
+                Assert.True(dispatcher.Schedule(item));
+            }
+
+            // Three runners take items without the lock while the stop begins.
+            await dispatcher.StopAsync().WaitAsync(TestTimeout);
+            Volatile.Write(ref stopReturned.Value, true);
+            var snapshot = dispatcher.GetSnapshot(Lane)!;
+            await Task.Delay(10);
+            await dispatcher.DisposeAsync();
+
+            Assert.All(items, item => Assert.True(item.Starts + item.Removals == 1, $"Round {round}: an item started {item.Starts} times and was handed back {item.Removals} times."));
+            Assert.DoesNotContain(items, item => item.StartedAfterStop);
+            Assert.Equal(items.Count(item => item.Starts == 1), snapshot.Completed);
+            Assert.Equal(0, snapshot.Active);
+            Assert.Equal(0, snapshot.Queued);
+        }
+    }
+
+    [Fact]
     public async Task StopAsync_Idle_CompletesAndRejectsLaterWork()
     {
         CreateDispatcher(limit: 1);
@@ -1259,6 +1339,33 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         public int Count => Volatile.Read(ref _count);
 
         public void Increment() => Interlocked.Increment(ref _count);
+    }
+
+    /// <summary>
+    /// An item that completes synchronously and records its starts, its hand-backs and whether it
+    /// started after StopAsync returned, as recorded in <paramref name="stopReturned"/>.
+    /// </summary>
+    private sealed class StopWatchingItem(string lane, StrongBox<bool> stopReturned) : LaneWorkItem(lane, sessionKey: null, LanePriority.Default, CancellationToken.None)
+    {
+        private int _starts;
+        private int _removals;
+
+        public override string Id => "stop-watching";
+
+        public int Starts => Volatile.Read(ref _starts);
+
+        public int Removals => Volatile.Read(ref _removals);
+
+        public bool StartedAfterStop { get; private set; }
+
+        protected internal override ValueTask<bool> ExecuteAsync(CancellationToken shutdownToken)
+        {
+            StartedAfterStop |= Volatile.Read(ref stopReturned.Value);
+            Interlocked.Increment(ref _starts);
+            return ValueTask.FromResult(true);
+        }
+
+        protected internal override void OnRemoved(LaneRemovalReason reason) => Interlocked.Increment(ref _removals);
     }
 
     /// <summary>An item that counts itself and completes synchronously, lighter than a <see cref="TestWorkItem"/> for loops of many items.</summary>
