@@ -49,6 +49,7 @@ public static class QueueExtensions
             .UseLogProvider(new HostLogProvider(provider.GetRequiredService<ILoggerFactory>()))
             .UseStorage(provider.GetRequiredService<JobStorage>()));
 
+        var hostedServicesBefore = services.Count;
         services.AddHangfireServer((provider, server) =>
         {
             var options = provider.GetRequiredService<IOptions<QueueOptions>>().Value;
@@ -57,8 +58,29 @@ public static class QueueExtensions
             server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
             server.ServerName = $"agentapi:{Environment.MachineName}:{Environment.ProcessId}";
         });
+        BoundStopOfAddedServer(services, hostedServicesBefore);
 
         return services;
+    }
+
+    /// <summary>
+    /// Replaces the hosted service that AddHangfireServer added with one whose stop ends when the
+    /// host's stop token fires, without the exception that Hangfire's own stop throws then.
+    /// </summary>
+    private static void BoundStopOfAddedServer(IServiceCollection services, int countBefore)
+    {
+        var added = services.Skip(countBefore)
+            .Single(descriptor => descriptor.ServiceType == typeof(IHostedService) && descriptor.ImplementationFactory is not null);
+        var createServer = added.ImplementationFactory!;
+
+        // In the same place, because hosted services start in order and stop in reverse order.
+        services[services.IndexOf(added)] = new ServiceDescriptor(
+            typeof(IHostedService),
+            provider => new BoundedStopHostedService(
+                (IHostedService)createServer(provider),
+                "The Hangfire server",
+                provider.GetRequiredService<ILogger<BoundedStopHostedService>>()),
+            added.Lifetime);
     }
 
     /// <summary>Maps the Hangfire dashboard at <c>/hangfire</c>; it is read-only without the admin scope.</summary>

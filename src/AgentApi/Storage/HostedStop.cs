@@ -15,19 +15,22 @@ internal static class HostedStop
 
     /// <summary>
     /// Runs <paramref name="stop"/> on a pool thread and waits for it until the host's stop token
-    /// fires. Then it logs that the service did not stop in time and returns, instead of throwing,
-    /// because an exception out of a hosted service's StopAsync ends the process with a crash.
+    /// fires. Then it logs that the service did not stop in time and returns false, instead of
+    /// throwing, because an exception out of a hosted service's StopAsync ends the process with a
+    /// crash. Returns true when the service stopped in time.
     /// </summary>
-    public static async Task StopWithinTimeoutAsync(
+    public static async Task<bool> StopWithinTimeoutAsync(
         Func<CancellationToken, Task> stop, string service, ILogger logger, CancellationToken cancellationToken)
     {
         try
         {
             await Task.Run(() => stop(cancellationToken), CancellationToken.None).WaitAsync(cancellationToken);
+            return true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             StorageLog.StopTimedOut(logger, service);
+            return false;
         }
     }
 }

@@ -7,6 +7,8 @@ namespace AgentApi.Tests.Infrastructure;
 /// A loopback TCP relay in front of a server, so that a test can take the server away and
 /// bring it back on the same address: <see cref="Close"/> refuses new connections and resets
 /// open ones, as a stopped PostgreSQL does, without touching the server other tests share.
+/// <see cref="Freeze"/> keeps every connection open and accepts new ones but passes no byte on,
+/// as a paused PostgreSQL process does, until <see cref="Thaw"/>.
 /// </summary>
 public sealed class TcpGate : IAsyncDisposable
 {
@@ -15,6 +17,9 @@ public sealed class TcpGate : IAsyncDisposable
     private readonly List<TcpClient> _open = [];
     private TcpListener? _listener;
     private Task _acceptLoop = Task.CompletedTask;
+
+    /// <summary>Completed while bytes may pass, and replaced by a pending one while frozen.</summary>
+    private TaskCompletionSource _flowing = NewCompleted();
 
     public TcpGate(IPEndPoint target)
     {
@@ -64,10 +69,59 @@ public sealed class TcpGate : IAsyncDisposable
         }
     }
 
+    /// <summary>Holds every byte in both directions, and every new connection unconnected, until <see cref="Thaw"/>.</summary>
+    public void Freeze()
+    {
+        lock (_lock)
+        {
+            if (_flowing.Task.IsCompleted)
+            {
+                _flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+    }
+
+    /// <summary>Lets the held bytes and connections through, and everything after them.</summary>
+    public void Thaw()
+    {
+        lock (_lock)
+        {
+            _flowing.TrySetResult();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        Thaw();
         Close();
         await _acceptLoop;
+    }
+
+    private static TaskCompletionSource NewCompleted()
+    {
+        var source = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        source.SetResult();
+        return source;
+    }
+
+    private Task Flowing()
+    {
+        lock (_lock)
+        {
+            return _flowing.Task;
+        }
+    }
+
+    /// <summary>Copies bytes from <paramref name="source"/> to <paramref name="target"/>, waiting before each write while the gate is frozen.</summary>
+    private async Task PumpAsync(Stream source, Stream target)
+    {
+        var buffer = new byte[16 * 1024];
+        int read;
+        while ((read = await source.ReadAsync(buffer)) > 0)
+        {
+            await Flowing();
+            await target.WriteAsync(buffer.AsMemory(0, read));
+        }
     }
 
     private async Task AcceptAsync(TcpListener listener)
@@ -106,10 +160,12 @@ public sealed class TcpGate : IAsyncDisposable
 
         try
         {
+            // A paused server's kernel still accepts connections, and the server never replies on them.
+            await Flowing();
             await outgoing.ConnectAsync(_target);
             var incomingStream = incoming.GetStream();
             var outgoingStream = outgoing.GetStream();
-            await Task.WhenAny(incomingStream.CopyToAsync(outgoingStream), outgoingStream.CopyToAsync(incomingStream));
+            await Task.WhenAny(PumpAsync(incomingStream, outgoingStream), PumpAsync(outgoingStream, incomingStream));
         }
         catch (Exception exception) when (exception is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
         {

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using AgentApi.Tests.Infrastructure;
+using Npgsql;
 using Xunit.Abstractions;
 
 namespace AgentApi.Tests.Reliability;
@@ -163,6 +165,54 @@ public sealed class CrashTests(ITestOutputHelper output)
         var started = await database.StartedCountsAsync([.. quick, .. slow]);
         Assert.All(quick, id => Assert.Equal(1, started[id]));
         Assert.All(slow, id => Assert.Equal(2, started[id]));
+    }
+
+    [Fact]
+    public async Task Sigterm_DatabaseHung_ExitsCleanly()
+    {
+        var database = new ReliabilityDatabase(await PostgresServer.CreateDatabaseAsync());
+        var direct = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+        await using var gate = new TcpGate(new IPEndPoint(IPAddress.Parse(direct.Host!), direct.Port));
+        var throughGate = new NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = gate.Port, MaxPoolSize = 20 };
+        var gracePeriod = TimeSpan.FromSeconds(3);
+        Dictionary<string, string?> overrides = new()
+        {
+            ["ConnectionStrings:Postgres"] = throughGate.ConnectionString,
+            ["Lanes:main:MaxConcurrent"] = "4",
+            ["Dispatcher:ShutdownGracePeriod"] = "00:00:03",
+            ["Models:Default:LatencyMs"] = "2000",
+        };
+
+        List<Guid> submitted = [];
+        await using (var first = await ServiceProcess.StartAsync(Settings(database, overrides)))
+        {
+            using var client = first.CreateClient(AgentApiFactory.AdminKey);
+            for (var n = 0; n < 10; n++)
+            {
+                submitted.Add(await SubmitAsync(client, new { input = $"runs while the database hangs {n}" }));
+            }
+
+            await ReliabilityDatabase.WaitUntilAsync(
+                async () => await database.CountAsync("select count(*) from tasks where status = 'running'") == 4, TimeSpan.FromSeconds(30), "four running tasks");
+
+            // The server keeps its connections open and accepts new ones, but replies to nothing,
+            // as a paused PostgreSQL does. The host gives its services the grace period plus 15 s.
+            gate.Freeze();
+            var stopping = Stopwatch.StartNew();
+            var exitCode = await first.TerminateAsync(TimeSpan.FromSeconds(90));
+            output.WriteLine($"stopped in {stopping.Elapsed.TotalSeconds:F1} s with exit code {exitCode}");
+            Assert.True(exitCode == 0, $"exit code {exitCode} after {stopping.Elapsed.TotalSeconds:F1} s\n{first.LogTail()}");
+            Assert.True(stopping.Elapsed < gracePeriod + TimeSpan.FromSeconds(25), $"the stop took {stopping.Elapsed.TotalSeconds:F1} s\n{first.LogTail()}");
+        }
+
+        gate.Thaw();
+        await using var second = await ServiceProcess.StartAsync(Settings(database, overrides));
+        await ReliabilityDatabase.WaitUntilAsync(
+            async () => await database.UnfinishedAsync() == 0, TimeSpan.FromSeconds(90), "every task to finish after the restart");
+
+        Assert.Equal(new Dictionary<string, long> { ["succeeded"] = 10 }, await database.StatusCountsAsync());
+        Assert.Empty(await database.TasksNotFinishedExactlyOnceAsync());
+        Assert.Equal(submitted.Count, (await database.StartedCountsAsync(submitted)).Count);
     }
 
     [Fact]
