@@ -135,12 +135,16 @@ internal sealed class Lane(string name, int limit)
     /// <summary>Counts a scheduled item that left without starting. Lock-free.</summary>
     public void CountRemoved() => Interlocked.Increment(ref _counters.Removed);
 
-    /// <summary>True when a level's queue of arrivals contains an item, removed ones included. Lock-free.</summary>
-    public bool HasArrivals()
+    /// <summary>
+    /// True when a level's queue of arrivals contains an item, or an item waits where only the
+    /// lock may take it, removed ones included. Lock-free. A lock holder such as a snapshot may
+    /// move a new arrival into its level's head field, so the queue alone can look empty.
+    /// </summary>
+    public bool MayHaveReadyItems()
     {
         foreach (var level in Ready)
         {
-            if (level.HasArrivals)
+            if (level.HasArrivals || level.HoldsLockedItems)
             {
                 return true;
             }
@@ -304,12 +308,14 @@ internal sealed class Lane(string name, int limit)
         LaneLevel? sole = null;
         foreach (var level in Ready)
         {
+            // The queue first: an arrival that a lock holder moves to the head field meanwhile is then seen as held.
+            var hasArrivals = level.HasArrivals;
             if (level.HoldsLockedItems)
             {
                 return null;
             }
 
-            if (level.HasArrivals)
+            if (hasArrivals)
             {
                 if (sole is not null)
                 {

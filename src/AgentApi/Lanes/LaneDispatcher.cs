@@ -428,6 +428,14 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             {
                 return null;
             }
+
+            // A lock holder may have moved an older arrival to the head field after the look
+            // above, and this item must not start before it. The heap orders it by sequence.
+            if (level.HoldsLockedItems)
+            {
+                GiveBackArrival(lane, level, item);
+                return null;
+            }
         }
         while (!item.TryMarkRunning());
 
@@ -446,6 +454,36 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
 
         return item;
+    }
+
+    /// <summary>
+    /// Puts back an arrival that a runner took without the lock but may not start yet, into the
+    /// level's heap, where the lock orders it by sequence. Once the dispatcher is stopping, the
+    /// drain may have passed already, so the item is handed back as a shutdown removal instead.
+    /// </summary>
+    private void GiveBackArrival(Lane lane, LaneLevel level, LaneWorkItem item)
+    {
+        var removed = false;
+        lock (lane.Sync)
+        {
+            if (_stopping)
+            {
+                removed = item.TryMarkRemoved();
+                if (removed)
+                {
+                    lane.CountRemoved();
+                }
+            }
+            else if (item.IsWaiting)
+            {
+                level.AddReleased(item);
+            }
+        }
+
+        if (removed)
+        {
+            NotifyRemoved(item, LaneRemovalReason.Shutdown);
+        }
     }
 
     /// <summary>
@@ -488,7 +526,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             // The slot was given back with a full fence. A scheduler that appended an item after
             // the look above and read the slots before the release started no runner, so look
             // again, and take the slot back if an item arrived.
-            if (_stopping || !lane.HasArrivals() || !lane.TryReserveSlot())
+            if (_stopping || !lane.MayHaveReadyItems() || !lane.TryReserveSlot())
             {
                 return null;
             }

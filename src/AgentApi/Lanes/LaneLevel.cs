@@ -27,14 +27,25 @@ internal sealed class LaneLevel
     /// <summary>Items in <see cref="_released"/>, kept apart so that runners can read it without the lock.</summary>
     private int _releasedCount;
 
+    /// <summary>
+    /// Non-zero while a lock holder moves an arrival into <see cref="_head"/>. The arrival is then
+    /// in neither place, and runners without the lock read this to see that it exists.
+    /// </summary>
+    private int _parking;
+
     /// <summary>Items in the level, removed ones included.</summary>
     public int Count => _arrivals.Count + (_head is null ? 0 : 1) + _released.Count;
 
     /// <summary>True when the queue of arrivals contains an item. Lock-free.</summary>
     public bool HasArrivals => !_arrivals.IsEmpty;
 
-    /// <summary>True when an item waits where only the lane's lock may take it: in the head field or the heap. Lock-free.</summary>
-    public bool HoldsLockedItems => Volatile.Read(ref _head) is not null || Volatile.Read(ref _releasedCount) != 0;
+    /// <summary>
+    /// True when an item waits where only the lane's lock may take it: in the head field, on its
+    /// way there, or in the heap. Lock-free. Read it after the queue of arrivals, because an
+    /// arrival on its way to the head field has left the queue.
+    /// </summary>
+    public bool HoldsLockedItems =>
+        Volatile.Read(ref _parking) != 0 || Volatile.Read(ref _head) is not null || Volatile.Read(ref _releasedCount) != 0;
 
     /// <summary>Appends a new item. Lock-free, because schedulers call it without the lane's lock.</summary>
     public void Add(LaneWorkItem item) => _arrivals.Enqueue(item);
@@ -136,15 +147,25 @@ internal sealed class LaneLevel
             _head = null;
         }
 
-        while (_arrivals.TryDequeue(out var arrival))
+        // Counted with a full fence before the dequeue. A runner that then finds the queue without
+        // this arrival, or takes the arrival behind it, reads the count or the head field next.
+        Interlocked.Increment(ref _parking);
+        try
         {
-            if (arrival.IsWaiting)
+            while (_arrivals.TryDequeue(out var arrival))
             {
-                _head = arrival;
-                return arrival;
+                if (arrival.IsWaiting)
+                {
+                    Volatile.Write(ref _head, arrival);
+                    return arrival;
+                }
             }
-        }
 
-        return null;
+            return null;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _parking);
+        }
     }
 }
