@@ -22,17 +22,13 @@ internal sealed class Lane(string name, int limit)
     public readonly Dictionary<string, LaneSession> Sessions = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// The items that run on another item's slot, as a list linked through the items themselves so
-    /// that adding and removing allocate nothing. Items that runners run are in the runners.
+    /// The runners of running items, as a list linked through the runners: the runner loops that
+    /// hold a slot, and one runner for each borrowed item, which runs on its holder's slot.
     /// </summary>
-    private LaneWorkItem? _firstBorrowed;
-    private int _borrowedCount;
-
-    /// <summary>The runner loops that hold a slot, as a list linked through the runners.</summary>
     private LaneRunner? _firstRunner;
     private int _runnerCount;
 
-    /// <summary>Counts of runners that left and of borrowed and deferred items. The registered runners keep the rest.</summary>
+    /// <summary>Counts of runners that left and of deferred outcomes and items that did not start. The registered runners keep the rest.</summary>
     private long _started;
     private long _completed;
     private long _failed;
@@ -76,12 +72,12 @@ internal sealed class Lane(string name, int limit)
     /// <summary>Items that finished and failed. Under the lock.</summary>
     public long Failed => Totals().Failed;
 
-    /// <summary>Items that run now, in runners and on borrowed slots. Under the lock.</summary>
+    /// <summary>Items that run now, borrowed ones included. Under the lock.</summary>
     public int RunningCount
     {
         get
         {
-            var running = _borrowedCount;
+            var running = 0;
             for (var runner = _firstRunner; runner is not null; runner = runner.Next)
             {
                 if (runner.Current is not null)
@@ -95,12 +91,12 @@ internal sealed class Lane(string name, int limit)
     }
 
     /// <summary>
-    /// Registered runners and borrowed items. A runner stays registered from its first take under
-    /// the lock until it leaves under the lock, and it takes nothing once it has seen the
-    /// dispatcher stopping there. So shutdown, which waits until this is 0, also waits for takes
-    /// without the lock that began before the runner saw the stop. Under the lock.
+    /// Registered runners. A runner stays registered from its first take under the lock until it
+    /// leaves under the lock, and a runner loop takes nothing once it has seen the dispatcher
+    /// stopping there. So shutdown, which waits until this is 0, also waits for takes without the
+    /// lock that began before the runner saw the stop. Under the lock.
     /// </summary>
-    public int UnfinishedCount => _runnerCount + _borrowedCount;
+    public int UnfinishedCount => _runnerCount;
 
     /// <summary>Items that finished running and whose deferred outcome has not arrived yet.</summary>
     public int PendingOutcomes { get; set; }
@@ -167,13 +163,10 @@ internal sealed class Lane(string name, int limit)
         return (started, completed, failed);
     }
 
-    /// <summary>Counts a borrowed item that started. Under the lock.</summary>
-    public void CountStarted() => _started++;
-
     /// <summary>Uncounts an item that reported it did not start. Under the lock.</summary>
     public void UncountStarted() => _started--;
 
-    /// <summary>Counts a borrowed item or a deferred outcome. Under the lock.</summary>
+    /// <summary>Counts a deferred outcome. Under the lock.</summary>
     public void CountFinished(bool succeeded)
     {
         if (succeeded)
@@ -229,44 +222,10 @@ internal sealed class Lane(string name, int limit)
         _failed += failed;
     }
 
-    public void AddBorrowed(LaneWorkItem item)
-    {
-        item.NextRunning = _firstBorrowed;
-        item.PreviousRunning = null;
-        if (_firstBorrowed is not null)
-        {
-            _firstBorrowed.PreviousRunning = item;
-        }
-
-        _firstBorrowed = item;
-        _borrowedCount++;
-    }
-
-    public void RemoveBorrowed(LaneWorkItem item)
-    {
-        if (item.PreviousRunning is null)
-        {
-            _firstBorrowed = item.NextRunning;
-        }
-        else
-        {
-            item.PreviousRunning.NextRunning = item.NextRunning;
-        }
-
-        if (item.NextRunning is not null)
-        {
-            item.NextRunning.PreviousRunning = item.PreviousRunning;
-        }
-
-        item.NextRunning = null;
-        item.PreviousRunning = null;
-        _borrowedCount--;
-    }
-
     /// <summary>
-    /// True when the item runs in this lane now, in a runner or on a borrowed slot. Under the lock.
-    /// It walks the runners and borrowed items, which only the rare nested schedule pays for, so
-    /// that runners write nothing to an item to mark it running here.
+    /// True when the item runs in this lane now. Under the lock. It walks the runners, which only
+    /// the rare nested schedule pays for, so that runners write nothing to an item to mark it
+    /// running here.
     /// </summary>
     public bool IsRunning(LaneWorkItem item)
     {
@@ -281,7 +240,7 @@ internal sealed class Lane(string name, int limit)
         return false;
     }
 
-    /// <summary>The items that run now, in runners and on borrowed slots. Under the lock.</summary>
+    /// <summary>The items that run now, borrowed ones included. Under the lock.</summary>
     public IEnumerable<LaneWorkItem> RunningItems()
     {
         for (var runner = _firstRunner; runner is not null; runner = runner.Next)
@@ -290,11 +249,6 @@ internal sealed class Lane(string name, int limit)
             {
                 yield return item;
             }
-        }
-
-        for (var item = _firstBorrowed; item is not null; item = item.NextRunning)
-        {
-            yield return item;
         }
     }
 

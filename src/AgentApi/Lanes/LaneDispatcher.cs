@@ -172,9 +172,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             if (holder is not null && holder.Lane == item.Lane && lane.IsRunning(holder) && item.TryMarkRunning())
             {
                 item.Borrowed = true;
-                lane.CountStarted();
-                lane.AddBorrowed(item);
-                _ = RunBorrowedAsync(lane, item);
+                var runner = new LaneRunner();
+                lane.Register(runner);
+                runner.SetCurrent(item);
+                runner.CountStarted();
+                _ = RunBorrowedAsync(lane, runner, item);
                 return true;
             }
 
@@ -364,20 +366,26 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             item.CancellationRegistration.Dispose();
 
             LaneWorkItem? next;
+            var nowMs = _clock.NowMilliseconds;
             if (TryReleaseUncounted(lane, runner, item, startedAt, out var finishedAt))
             {
-                next = TakeWithoutLock(lane, runner, _clock.NowMilliseconds)
-                    ?? TakeNextOrExit(lane, runner, finished: null, succeeded: false, _clock.NowMilliseconds);
+                next = TakeFollowing(lane, runner, nowMs);
+            }
+            else if (item.SessionKey is null)
+            {
+                finishedAt = RecordFinished(lane, startedAt, succeeded);
+
+                // Taken out of the runner before it is counted, so that no reader counts it both running and finished.
+                runner.SetCurrent(null);
+                runner.CountFinished(succeeded);
+                next = TakeFollowing(lane, runner, nowMs);
             }
             else
             {
                 finishedAt = RecordFinished(lane, startedAt, succeeded);
-                next = item.SessionKey is null
-                    ? FinishAndTakeWithoutLock(lane, runner, succeeded, _clock.NowMilliseconds)
-                    : null;
 
-                // An item with a session key is recorded under the same lock that takes the next one.
-                next ??= TakeNextOrExit(lane, runner, item.SessionKey is null ? null : item, succeeded, _clock.NowMilliseconds);
+                // An item with a session key frees its session under the same lock that takes the next one.
+                next = TakeNextOrExit(lane, runner, item, succeeded, nowMs);
             }
 
             SignalIfDrained();
@@ -394,17 +402,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// Counts a finished item that holds no session and takes the next one, both without the
-    /// lane's lock. Returns null when the next item needs the lock. The finished item is counted
-    /// either way.
+    /// Takes the next item for a runner that runs no item: without the lane's lock when it can,
+    /// under it otherwise. Returns null once the runner has given back its slot.
     /// </summary>
-    private LaneWorkItem? FinishAndTakeWithoutLock(Lane lane, LaneRunner runner, bool succeeded, long nowMs)
-    {
-        // Taken out of the runner before it is counted, so that no reader counts it both running and finished.
-        runner.SetCurrent(null);
-        runner.CountFinished(succeeded);
-        return TakeWithoutLock(lane, runner, nowMs);
-    }
+    private LaneWorkItem? TakeFollowing(Lane lane, LaneRunner runner, long nowMs) =>
+        TakeWithoutLock(lane, runner, nowMs) ?? TakeNextOrExit(lane, runner, finished: null, succeeded: false, nowMs);
 
     /// <summary>
     /// Takes the next item for a runner that runs no item, without the lane's lock. Only a plain
@@ -509,7 +511,6 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
                     finished = null;
                 }
 
-                runner.SetCurrent(null);
                 runner.FlushWaits(lane);
                 next = TakeNextOrFreeSlot(lane, runner, nowMs);
                 if (next is null)
@@ -602,7 +603,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// records its run time, and counts it once its outcome arrives. Returns the timestamp that
     /// ended the run, or <see cref="NotTimed"/>.
     /// </summary>
-    private long ReleaseDeferred(Lane lane, LaneRunner? runner, LaneWorkItem item, Task<bool> outcome, long startedAt)
+    private long ReleaseDeferred(Lane lane, LaneRunner runner, LaneWorkItem item, Task<bool> outcome, long startedAt)
     {
         lock (lane.Sync)
         {
@@ -619,7 +620,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// Takes an item that reported it did not start out of the running items and frees its
     /// session. It is counted as removed instead of started, which leaves Waiting unchanged.
     /// </summary>
-    private static void ReleaseNotStarted(Lane lane, LaneRunner? runner, LaneWorkItem item)
+    private static void ReleaseNotStarted(Lane lane, LaneRunner runner, LaneWorkItem item)
     {
         lock (lane.Sync)
         {
@@ -657,20 +658,28 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         SignalIfDrained();
     }
 
-    private async Task RunBorrowedAsync(Lane lane, LaneWorkItem item)
+    /// <summary>Runs a borrowed item on a runner of its own, which holds no slot and leaves the lane when the item ends.</summary>
+    private async Task RunBorrowedAsync(Lane lane, LaneRunner runner, LaneWorkItem item)
     {
         // Off the scheduling thread, which holds the lane's lock.
         await Task.Yield();
         var startedAt = StartRunTimer();
         var succeeded = await ExecuteItemAsync(lane, item);
-        if (!TryReleaseUncounted(lane, runner: null, item, startedAt, out _))
+        var counted = !TryReleaseUncounted(lane, runner, item, startedAt, out _);
+        if (counted)
         {
             RecordFinished(lane, startedAt, succeeded);
-            lock (lane.Sync)
+        }
+
+        lock (lane.Sync)
+        {
+            if (counted)
             {
-                ReleaseLocked(lane, runner: null, item);
-                lane.CountFinished(succeeded);
+                ReleaseLocked(lane, runner, item);
+                runner.CountFinished(succeeded);
             }
+
+            lane.Unregister(runner);
         }
 
         SignalIfDrained();
@@ -679,10 +688,9 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     /// <summary>
     /// Releases an item that reported it did not start, or that deferred its outcome, and returns
     /// true. Returns false for any other item, which the caller records and counts.
-    /// <paramref name="runner"/> is the runner that ran the item, or null for a borrowed item.
     /// <paramref name="finishedAt"/> is the timestamp that ended the run, or <see cref="NotTimed"/>.
     /// </summary>
-    private bool TryReleaseUncounted(Lane lane, LaneRunner? runner, LaneWorkItem item, long startedAt, out long finishedAt)
+    private bool TryReleaseUncounted(Lane lane, LaneRunner runner, LaneWorkItem item, long startedAt, out long finishedAt)
     {
         if (item.DidNotStart)
         {
@@ -718,22 +726,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         return succeeded;
     }
 
-    /// <summary>
-    /// Takes a finished item out of its runner or the borrowed items and frees its session. Under
-    /// the lane's lock. <paramref name="runner"/> is null for a borrowed item.
-    /// </summary>
+    /// <summary>Takes a finished item out of its runner and frees its session. Under the lane's lock.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ReleaseLocked(Lane lane, LaneRunner? runner, LaneWorkItem item)
+    private static void ReleaseLocked(Lane lane, LaneRunner runner, LaneWorkItem item)
     {
-        if (runner is null)
-        {
-            lane.RemoveBorrowed(item);
-        }
-        else
-        {
-            runner.SetCurrent(null);
-        }
-
+        runner.SetCurrent(null);
         if (item.SessionKey is { } key && !item.Borrowed)
         {
             ReleaseSession(lane, key);

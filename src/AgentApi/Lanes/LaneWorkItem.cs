@@ -58,9 +58,6 @@ public abstract class LaneWorkItem
 
     internal CancellationTokenRegistration CancellationRegistration { get; set; }
 
-    internal LaneWorkItem? NextRunning { get; set; }
-
-    internal LaneWorkItem? PreviousRunning { get; set; }
 
     internal bool IsWaiting => Volatile.Read(ref _state) == StateWaiting;
 
