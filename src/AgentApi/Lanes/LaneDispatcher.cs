@@ -658,7 +658,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         SignalIfDrained();
     }
 
-    /// <summary>Runs a borrowed item on a runner of its own, which holds no slot and leaves the lane when the item ends.</summary>
+    /// <summary>Runs a borrowed item on a runner of its own, which takes no slot and leaves the lane when the item ends.</summary>
     private async Task RunBorrowedAsync(Lane lane, LaneRunner runner, LaneWorkItem item)
     {
         // Off the scheduling thread, which holds the lane's lock.

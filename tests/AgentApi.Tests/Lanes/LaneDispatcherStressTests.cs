@@ -643,7 +643,8 @@ public sealed class LaneDispatcherStressTests
     {
         var counted = () => probe.Counted + (nestedProbe?.Counted ?? 0);
 
-        // Snapshots are read only once no item waits, because a snapshot can change the start order.
+        // Snapshots are read only once no item waits, so that the rows without a snapshot reader
+        // really run without one while items still wait.
         var elapsed = Stopwatch.StartNew();
         while (!items.All(item => item.Starts + item.Removals > 0) && elapsed.Elapsed < Timeout)
         {
