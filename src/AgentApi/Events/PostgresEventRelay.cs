@@ -24,7 +24,7 @@ public sealed class PostgresEventRelay(
     Security.ApiKeyStore keys,
     IOptions<EventOptions> options,
     TimeProvider timeProvider,
-    ILogger<PostgresEventRelay> logger) : BackgroundService
+    ILogger<PostgresEventRelay> logger) : DatabaseLoopService
 {
     public const string Channel = "agentapi_task_events";
 
@@ -44,9 +44,7 @@ public sealed class PostgresEventRelay(
     private readonly Channel<RelayEvent> _received = System.Threading.Channels.Channel.CreateUnbounded<RelayEvent>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    /// <summary>Stops the loop without waiting past the host's stop token for a database call that hangs.</summary>
-    public override Task StopAsync(CancellationToken cancellationToken) =>
-        HostedStop.StopWithinTimeoutAsync(base.StopAsync, nameof(PostgresEventRelay), logger, cancellationToken);
+    protected override ILogger StopLogger => logger;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {

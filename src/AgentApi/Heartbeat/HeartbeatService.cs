@@ -18,7 +18,7 @@ public sealed class HeartbeatService(
     WorkspaceProvider workspaces,
     IOptions<HeartbeatOptions> options,
     TimeProvider timeProvider,
-    ILogger<HeartbeatService> logger) : BackgroundService
+    ILogger<HeartbeatService> logger) : DatabaseLoopService
 {
     public const string Origin = "heartbeat";
     public const string TaskName = "heartbeat";
@@ -30,9 +30,7 @@ public sealed class HeartbeatService(
 
     public void NotifyChanged() => _changed.TrySetResult();
 
-    /// <summary>Stops the loop without waiting past the host's stop token for a database call that hangs.</summary>
-    public override Task StopAsync(CancellationToken cancellationToken) =>
-        HostedStop.StopWithinTimeoutAsync(base.StopAsync, nameof(HeartbeatService), logger, cancellationToken);
+    protected override ILogger StopLogger => logger;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -14,11 +14,9 @@ internal sealed class LeaseRenewalService(
     RunningTaskRegistry runningTasks,
     IOptions<LeaseOptions> options,
     TimeProvider timeProvider,
-    ILogger<LeaseRenewalService> logger) : BackgroundService
+    ILogger<LeaseRenewalService> logger) : DatabaseLoopService
 {
-    /// <summary>Stops the loop without waiting past the host's stop token for a database call that hangs.</summary>
-    public override Task StopAsync(CancellationToken cancellationToken) =>
-        HostedStop.StopWithinTimeoutAsync(base.StopAsync, nameof(LeaseRenewalService), logger, cancellationToken);
+    protected override ILogger StopLogger => logger;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -19,14 +19,12 @@ internal sealed class TaskRecoveryService(
     StorageInfo storage,
     IOptions<LeaseOptions> options,
     TimeProvider timeProvider,
-    ILogger<TaskRecoveryService> logger) : BackgroundService
+    ILogger<TaskRecoveryService> logger) : DatabaseLoopService
 {
     /// <summary>How old a task without a job must be before it counts as lost, so a submission in progress is left alone.</summary>
     private static readonly TimeSpan MissingJobGrace = TimeSpan.FromSeconds(10);
 
-    /// <summary>Stops the loop without waiting past the host's stop token for a database call that hangs.</summary>
-    public override Task StopAsync(CancellationToken cancellationToken) =>
-        HostedStop.StopWithinTimeoutAsync(base.StopAsync, nameof(TaskRecoveryService), logger, cancellationToken);
+    protected override ILogger StopLogger => logger;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
