@@ -90,15 +90,23 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     public bool Schedule(LaneWorkItem item, LaneWorkItem? holder)
     {
         var lane = GetLane(item.Lane);
-        if (_stopping)
+        var duringGrace = MayRunDuringGrace(item, holder);
+        if (_stopping && !duringGrace)
         {
             return false;
         }
 
-        return item.SessionKey is null && (holder is null || holder.Lane != item.Lane)
+        return item.SessionKey is null && (holder is null || holder.Lane != item.Lane) && !duringGrace
             ? ScheduleWithoutLock(lane, item)
             : ScheduleLocked(lane, item, holder);
     }
+
+    /// <summary>
+    /// Returns whether the item may start while the dispatcher stops, because its running holder
+    /// waits for it. Only until the grace period ends, so that nothing starts after StopAsync returns.
+    /// </summary>
+    private bool MayRunDuringGrace(LaneWorkItem item, LaneWorkItem? holder) =>
+        item.RunsDuringGrace && holder is { IsStarted: true } && !_shutdown.IsCancellationRequested;
 
     /// <summary>
     /// Schedules an item that has no session key and no holder in its lane without the lane's
@@ -160,7 +168,8 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
                 return true;
             }
 
-            if (_stopping && item.TryMarkRemoved())
+            var stopping = _stopping;
+            if (stopping && !MayRunDuringGrace(item, holder) && item.TryMarkRemoved())
             {
                 item.CancellationRegistration.Dispose();
                 return false;
@@ -169,7 +178,15 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             item.Sequence = lane.NextSequence();
             item.EnqueuedAtMs = scheduledAt;
 
-            if (holder is not null && holder.Lane == item.Lane && lane.IsRunning(holder) && item.TryMarkRunning())
+            // While stopping, the drain has passed, so an item that may run during the grace
+            // period starts now or not at all. It fails to start only when its token removed it.
+            var borrow = stopping || (holder is not null && holder.Lane == item.Lane && lane.IsRunning(holder));
+            if (borrow && !item.TryMarkRunning())
+            {
+                return true;
+            }
+
+            if (borrow)
             {
                 item.Borrowed = true;
                 var runner = new LaneRunner();

@@ -32,6 +32,13 @@ public abstract class LaneWorkItem
     public CancellationToken CancellationToken { get; }
 
     /// <summary>
+    /// Whether the item may still start once the dispatcher is stopping, when it is scheduled for
+    /// a running holder that waits for it. It then starts at once, outside its lane's limit, so
+    /// that the holder can finish within the grace period, as a synthesis step lets its supervisor finish.
+    /// </summary>
+    public bool RunsDuringGrace { get; init; }
+
+    /// <summary>
     /// Set by running work while it waits for a model's rate limit permit, so the lane can report
     /// that its slots are held by work that waits on a provider rather than on the lane.
     /// </summary>
@@ -60,6 +67,9 @@ public abstract class LaneWorkItem
 
 
     internal bool IsWaiting => Volatile.Read(ref _state) == StateWaiting;
+
+    /// <summary>Whether a runner has started the item.</summary>
+    internal bool IsStarted => Volatile.Read(ref _state) == StateRunning;
 
     /// <summary>The outcome that <see cref="DeferOutcome"/> handed over, or null. Read by the dispatcher once <see cref="ExecuteAsync"/> has returned.</summary>
     internal Task<bool>? DeferredOutcome { get; private set; }

@@ -314,6 +314,46 @@ public sealed class SupervisorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Stop_LastChildEndsInGrace_ParentSucceeds()
+    {
+        await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
+        var settings = new Dictionary<string, string?> { ["Dispatcher:ShutdownGracePeriod"] = "00:00:30" };
+        var first = await StartAsync(fake, settings);
+        var connectionString = first.PostgresConnectionString!;
+        Guid id;
+        try
+        {
+            using var client = first.CreateAuthenticatedClient();
+            fake.WhenLastUserMessageContains("child A", FakeReply.Text("result A"));
+            fake.WhenLastUserMessageContains("child B", FakeReply.Text("result B", delay: TimeSpan.FromSeconds(2)));
+            fake.WhenSystemMessageContains(SynthesisMarker, FakeReply.Text("synthesised"));
+            id = await first.SubmitAsync(client, new
+            {
+                input = "A and B",
+                subtasks = new[] { new { input = "child A" }, new { input = "child B" } },
+            });
+
+            await AgentApiFactory.WaitForTaskAsync(client, id,
+                task => task.Children is [{ Status: "succeeded" }, { Status: "running" }], Timeout);
+            await fake.WaitForRequestsAsync(2, Timeout);
+        }
+        finally
+        {
+            // The stop begins while B's reply is up to 2 s away, well inside the grace period, so
+            // the synthesis is scheduled while the lanes stop.
+            await first.DisposeAsync();
+        }
+
+        await using var second = await AgentApiFactory.StartPostgresOnAsync(connectionString, Settings(fake, settings)).WaitAsync(Timeout);
+        using var secondClient = second.CreateAuthenticatedClient();
+        var parent = await AgentApiFactory.WaitForFinishAsync(secondClient, id, Timeout);
+
+        Assert.Equal("succeeded", parent.Status);
+        Assert.Equal(1, parent.Attempts);
+        Assert.Single(fake.Requests, request => request.SystemMessage.Contains(SynthesisMarker, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Restart_FinishedChildren_NotRequestedAgain()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);

@@ -1241,6 +1241,56 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Schedule_GraceItemWhileStopping_RunsForHolder()
+    {
+        CreateDispatcher(limit: 1);
+        var otherBlocker = NewItem("other-blocker", lane: OtherLane, gated: true);
+        Dispatcher.Schedule(otherBlocker);
+        await otherBlocker.Started.WaitAsync(TestTimeout);
+        var holder = NewItem("holder", gated: true);
+        Dispatcher.Schedule(holder);
+        await holder.Started.WaitAsync(TestTimeout);
+
+        var stop = Dispatcher.StopAsync();
+        var plain = NewItem("plain", lane: OtherLane);
+        var synthesis = NewItem("synthesis", lane: OtherLane, runsDuringGrace: true);
+
+        Assert.False(Dispatcher.Schedule(plain, holder));
+        Assert.True(Dispatcher.Schedule(synthesis, holder));
+
+        // It starts although its lane is full, because nothing else starts there any more.
+        Assert.True(await synthesis.Finished.WaitAsync(TestTimeout));
+        Assert.False(plain.HasStarted);
+        Assert.False(stop.IsCompleted);
+
+        await holder.ReleaseAsync();
+        await otherBlocker.ReleaseAsync();
+        await stop.WaitAsync(TestTimeout);
+
+        Assert.DoesNotContain(_logs.Entries, entry => entry.EventId.Id == GraceExpiredEventId);
+        Assert.Equal(2, Dispatcher.GetSnapshot(OtherLane)!.Completed);
+    }
+
+    [Fact]
+    public async Task Schedule_GraceItemAfterGracePeriod_ReturnsFalse()
+    {
+        CreateDispatcher(limit: 1);
+        var holder = NewItem("holder", body: WaitForShutdownAsync);
+        Dispatcher.Schedule(holder);
+        await holder.Started.WaitAsync(TestTimeout);
+
+        var stop = Dispatcher.StopAsync();
+        _time.Advance(GracePeriod);
+        await stop.WaitAsync(TestTimeout);
+        var synthesis = NewItem("synthesis", lane: OtherLane, runsDuringGrace: true);
+
+        Assert.False(Dispatcher.Schedule(synthesis, holder));
+        await SettleAsync();
+        Assert.False(synthesis.HasStarted);
+        Assert.Empty(synthesis.Removals);
+    }
+
+    [Fact]
     public async Task Schedule_CancelledTokenWhileStopping_ReturnsFalseWithoutCallback()
     {
         CreateDispatcher(limit: 1);
@@ -1403,9 +1453,13 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         Func<TestWorkItem, CancellationToken, Task<bool>>? body = null,
         StartRecorder? recorder = null,
         Task<bool>? deferredOutcome = null,
-        bool reportsNotStarted = false)
+        bool reportsNotStarted = false,
+        bool runsDuringGrace = false)
     {
-        var item = new TestWorkItem(id, lane, sessionKey, priority, cancellationToken, gated, body, recorder, deferredOutcome, reportsNotStarted);
+        var item = new TestWorkItem(id, lane, sessionKey, priority, cancellationToken, gated, body, recorder, deferredOutcome, reportsNotStarted)
+        {
+            RunsDuringGrace = runsDuringGrace,
+        };
         _items.Enqueue(item);
         return item;
     }

@@ -59,10 +59,14 @@ public sealed partial class Supervisor
             $"{parent.Id}:synthesis",
             parentItem.Priority,
             token => agents.CompleteAsync(parent, "synthesis", messages, null, context, token),
-            cancellationToken);
+            cancellationToken)
+        {
+            // The children's results are in, so the parent can still finish during a shutdown's grace period.
+            RunsDuringGrace = true,
+        };
         if (!dispatcher.Schedule(synthesis, holder: parentItem))
         {
-            throw new InstanceStoppingException("The instance is stopping; the synthesis runs with the parent's next attempt.");
+            throw new InstanceStoppingException("The instance's shutdown grace period is over; the synthesis runs with the parent's next attempt.");
         }
 
         var result = await synthesis.Result;
