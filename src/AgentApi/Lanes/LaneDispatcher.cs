@@ -451,7 +451,8 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             // A lock holder may have moved an older arrival to the head field after the look
             // above, and this item must not start before it. The heap orders it by sequence.
             // The limit may also have been lowered since the first read. The take was a full
-            // fence, so this read sees any change that finished before the item left the queue.
+            // fence, so this read returns the new limit of any change that finished before the
+            // item left the queue.
             if (level.HoldsLockedItems || lane.Slots > lane.Limit)
             {
                 GiveBackArrival(lane, level, item);
