@@ -18,7 +18,11 @@ public sealed class LaneCall<TResult> : LaneWorkItem
 
     public override string Id { get; }
 
-    /// <summary>The function's result; cancelled when the item leaves its lane without running.</summary>
+    /// <summary>
+    /// The function's result. When the item leaves its lane without running, the task is
+    /// cancelled, or faults with <see cref="InstanceStoppingException"/> when the dispatcher
+    /// handed it back at shutdown, so that its holder goes back to its queue instead of failing.
+    /// </summary>
     public Task<TResult> Result => _result.Task;
 
     protected internal override async ValueTask<bool> ExecuteAsync(CancellationToken shutdownToken)
@@ -41,6 +45,15 @@ public sealed class LaneCall<TResult> : LaneWorkItem
         }
     }
 
-    protected internal override void OnRemoved(LaneRemovalReason reason) =>
+    protected internal override void OnRemoved(LaneRemovalReason reason)
+    {
+        if (reason == LaneRemovalReason.Shutdown)
+        {
+            _result.TrySetException(new InstanceStoppingException(
+                $"The instance stopped before '{Id}' started in lane '{Lane}'; it runs with its holder's next attempt."));
+            return;
+        }
+
         _result.TrySetCanceled(CancellationToken.IsCancellationRequested ? CancellationToken : new CancellationToken(canceled: true));
+    }
 }
