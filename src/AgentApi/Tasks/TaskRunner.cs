@@ -213,7 +213,8 @@ public sealed partial class TaskRunner(
         }
         else if (stored == AgentTaskStatus.Succeeded)
         {
-            TasksLog.Succeeded(logger, item.Task.Id, (long)timeProvider.GetElapsedTime(startedAt).TotalMilliseconds, result.Model);
+            // A process agent calls no model.
+            TasksLog.Succeeded(logger, item.Task.Id, (long)timeProvider.GetElapsedTime(startedAt).TotalMilliseconds, result.Model ?? "none");
         }
 
         return stored == AgentTaskStatus.Succeeded;

@@ -9,7 +9,7 @@ internal static partial class TasksLog
     public static partial void Started(ILogger logger, Guid taskId, int attempt, int maxAttempts, string agent);
 
     [LoggerMessage(3003, LogLevel.Information, "Task {TaskId} succeeded after {DurationMs} ms with model '{Model}'.")]
-    public static partial void Succeeded(ILogger logger, Guid taskId, long durationMs, string? model);
+    public static partial void Succeeded(ILogger logger, Guid taskId, long durationMs, string model);
 
     [LoggerMessage(3004, LogLevel.Warning,
         "Task {TaskId} attempt {Attempt} failed with '{ErrorType}' (HTTP {StatusCode}); retrying in {RetryDelayMs} ms.")]
