@@ -103,10 +103,11 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
 
     /// <summary>
     /// Returns whether the item may start while the dispatcher stops, because its running holder
-    /// waits for it. Only until the grace period ends, so that nothing starts after StopAsync returns.
+    /// waits for it. Only until the grace period ends or every item has finished, so that nothing
+    /// starts after StopAsync returns.
     /// </summary>
     private bool MayRunDuringGrace(LaneWorkItem item, LaneWorkItem? holder) =>
-        item.RunsDuringGrace && holder is { IsStarted: true } && !_shutdown.IsCancellationRequested;
+        item.RunsDuringGrace && holder is { IsStarted: true } && !_shutdown.IsCancellationRequested && !_drained.Task.IsCompleted;
 
     /// <summary>
     /// Schedules an item that has no session key and no holder in its lane without the lane's
@@ -188,12 +189,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
 
             if (borrow)
             {
-                item.Borrowed = true;
-                var runner = new LaneRunner();
-                lane.Register(runner);
-                runner.SetCurrent(item);
-                runner.CountStarted();
-                _ = RunBorrowedAsync(lane, runner, item);
+                StartBorrowedLocked(lane, item);
                 return true;
             }
 
@@ -206,6 +202,17 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
 
         return true;
+    }
+
+    /// <summary>Starts a running-marked item at once on a runner of its own, outside the lane's slots. Under the lock.</summary>
+    private void StartBorrowedLocked(Lane lane, LaneWorkItem item)
+    {
+        item.Borrowed = true;
+        var runner = new LaneRunner();
+        lane.Register(runner);
+        runner.SetCurrent(item);
+        runner.CountStarted();
+        _ = RunBorrowedAsync(lane, runner, item);
     }
 
     private void RegisterCancellation(Lane lane, LaneWorkItem item)
@@ -904,14 +911,22 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
     }
 
     /// <summary>Marks every waiting item removed, counts them and returns them. Under the lane's lock.</summary>
-    private static List<LaneWorkItem> DrainWaiting(Lane lane)
+    /// <summary>
+    /// Removes every waiting item and returns them, except those that may run during the grace
+    /// period: their holder waits for them, so it still runs, and they start at once. Under the lock.
+    /// </summary>
+    private List<LaneWorkItem> DrainWaiting(Lane lane)
     {
         List<LaneWorkItem> drained = [];
         foreach (var level in lane.Ready)
         {
             foreach (var item in level.DrainAll())
             {
-                if (item.TryMarkRemoved())
+                if (item.RunsDuringGrace && item.SessionKey is null && item.TryMarkRunning())
+                {
+                    StartBorrowedLocked(lane, item);
+                }
+                else if (item.TryMarkRemoved())
                 {
                     drained.Add(item);
                 }

@@ -1291,6 +1291,51 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StopAsync_WaitingGraceItem_StartsInsteadOfHandedBack()
+    {
+        CreateDispatcher(limit: 1);
+        var otherBlocker = NewItem("other-blocker", lane: OtherLane, gated: true);
+        Dispatcher.Schedule(otherBlocker);
+        await otherBlocker.Started.WaitAsync(TestTimeout);
+        var holder = NewItem("holder", gated: true);
+        Dispatcher.Schedule(holder);
+        await holder.Started.WaitAsync(TestTimeout);
+        var synthesis = NewItem("synthesis", lane: OtherLane, runsDuringGrace: true);
+        var plain = NewItem("plain", lane: OtherLane);
+        Assert.True(Dispatcher.Schedule(synthesis, holder));
+        Assert.True(Dispatcher.Schedule(plain));
+        Assert.Equal(2, Dispatcher.GetSnapshot(OtherLane)!.Queued);
+
+        var stop = Dispatcher.StopAsync();
+
+        Assert.True(await synthesis.Finished.WaitAsync(TestTimeout));
+        Assert.Empty(synthesis.Removals);
+        Assert.Equal(LaneRemovalReason.Shutdown, await plain.Removed.WaitAsync(TestTimeout));
+        Assert.False(plain.HasStarted);
+
+        await holder.ReleaseAsync();
+        await otherBlocker.ReleaseAsync();
+        await stop.WaitAsync(TestTimeout);
+        Assert.DoesNotContain(_logs.Entries, entry => entry.EventId.Id == GraceExpiredEventId);
+    }
+
+    [Fact]
+    public async Task Schedule_GraceItemAfterDrainedStop_ReturnsFalse()
+    {
+        CreateDispatcher(limit: 1);
+        var holder = NewItem("holder");
+        Dispatcher.Schedule(holder);
+        Assert.True(await holder.Finished.WaitAsync(TestTimeout));
+        await Dispatcher.StopAsync().WaitAsync(TestTimeout);
+        var synthesis = NewItem("synthesis", lane: OtherLane, runsDuringGrace: true);
+
+        Assert.False(Dispatcher.Schedule(synthesis, holder));
+
+        await SettleAsync();
+        Assert.False(synthesis.HasStarted);
+    }
+
+    [Fact]
     public async Task Schedule_CancelledTokenWhileStopping_ReturnsFalseWithoutCallback()
     {
         CreateDispatcher(limit: 1);
