@@ -6,8 +6,8 @@ using Xunit.Abstractions;
 namespace AgentApi.Tests.Agents;
 
 /// <summary>
-/// A supervisor's synthesis step during a stop, on PostgreSQL against the fake OpenAI-compatible
-/// server. The in-process host is stopped with DisposeAsync, which runs the
+/// A supervisor's synthesis step during a stop, and a retry after a stored plan, on PostgreSQL
+/// against the fake OpenAI-compatible server. The in-process host is stopped with DisposeAsync, which runs the
 /// same hosted-service stop as SIGTERM.
 /// </summary>
 public sealed class SynthesisStopTests(ITestOutputHelper output)
@@ -155,6 +155,37 @@ public sealed class SynthesisStopTests(ITestOutputHelper output)
         output.WriteLine($"after the stop: {final}");
         Assert.Equal("cancelled", final.Status);
         Assert.Equal(1, final.FinalEvents);
+    }
+
+    /// <summary>
+    /// A decomposing parent whose synthesis fails once with HTTP 503, which the attempt retries.
+    /// The plan was stored with the task, so the retry must reuse it instead of asking the model
+    /// for a new plan that may differ from the children already run.
+    /// </summary>
+    [Fact]
+    public async Task Retry_AfterStoredPlan_DoesNotPlanAgain()
+    {
+        await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
+        var settings = Settings(fake, new());
+        fake.WhenSystemMessageContains("Split the user's task", FakeReply.Text("""{"subtasks":[{"input":"plan A one"},{"input":"plan A two"}]}"""), times: 1);
+        fake.WhenSystemMessageContains("Split the user's task", FakeReply.Text("""{"subtasks":[{"input":"plan B only"}]}"""));
+        fake.WhenSystemMessageContains(SynthesisMarker, FakeReply.Error(503), times: 1);
+        fake.WhenSystemMessageContains(SynthesisMarker, FakeReply.Text("synthesised"));
+        fake.WhenLastUserMessageContains("plan", FakeReply.Text("child result"));
+
+        await using var factory = await AgentApiFactory.StartPostgresAsync(settings).WaitAsync(Timeout);
+        using var client = factory.CreateAuthenticatedClient();
+        var id = await factory.SubmitAsync(client, new { input = "decompose me", decompose = true });
+        var parent = await AgentApiFactory.WaitForFinishAsync(client, id, Timeout);
+        var state = await ReadTaskAsync(factory.PostgresConnectionString!, id);
+        var planRequests = fake.Requests.Count(request => request.SystemMessage.Contains("Split the user's task", StringComparison.Ordinal));
+        var synthesis = fake.Requests.Last(request => request.SystemMessage.Contains(SynthesisMarker, StringComparison.Ordinal));
+        output.WriteLine($"parent: {state}; plan requests {planRequests}; children {string.Join(", ", parent.Children!.Select(child => child.Status))}");
+        output.WriteLine($"last synthesis input: {synthesis.LastUserMessage}");
+
+        Assert.Equal("succeeded", parent.Status);
+        Assert.Equal(1, planRequests);
+        Assert.Contains("Results of the 2 subtasks", synthesis.LastUserMessage, StringComparison.Ordinal);
     }
 
     internal static Dictionary<string, string?> Settings(FakeModelServer fake, Dictionary<string, string?> extra)

@@ -60,7 +60,7 @@ public sealed class SubtaskPlanner(AgentRunner agents, AgentCatalog catalog, IOp
             var (plan, problem) = Parse(reply.Text);
             if (plan is not null)
             {
-                await StoreAsync(item, plan);
+                await StoreAsync(item, task, plan);
                 SupervisorLog.Planned(logger, task.Id, plan.Count);
                 return plan;
             }
@@ -154,9 +154,14 @@ public sealed class SubtaskPlanner(AgentRunner agents, AgentCatalog catalog, IOp
         return (plan, null);
     }
 
-    private static Task StoreAsync(TaskWorkItem item, List<SubtaskRequest> plan)
+    /// <summary>
+    /// Stores the plan with the task, and sets it on <paramref name="parent"/> too, so that a retry
+    /// in this attempt runs the same plan instead of asking the model for a new one.
+    /// </summary>
+    private static Task StoreAsync(TaskWorkItem item, AgentTask parent, List<SubtaskRequest> plan)
     {
         var json = JsonSerializer.Serialize(plan, JsonSerializerOptions.Web);
+        parent.SubtasksJson = json;
         return item.Observer?.WriteAsync((task, events) =>
         {
             task.SubtasksJson = json;
