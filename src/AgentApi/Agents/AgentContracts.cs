@@ -5,7 +5,7 @@ namespace AgentApi.Agents;
 /// <summary>An agent as listed by <c>GET /api/agents</c>.</summary>
 /// <param name="Name">The name tasks use in their <c>agent</c> field.</param>
 /// <param name="Description">What the agent is for.</param>
-/// <param name="Tools">The tools the agent may call: its list, or every tool, less the disallowed ones, sorted.</param>
+/// <param name="Tools">The tools the agent may call: its list, or every tool, less the disallowed ones, sorted. Empty for a process agent, which calls no tools.</param>
 /// <param name="DisallowedTools">The tools the agent definition takes away, sorted.</param>
 /// <param name="Model">A model name under <c>Models</c>, or <c>inherit</c>.</param>
 /// <param name="MaxTurns">The maximum number of model round trips in one run, or null for the service default.</param>
@@ -55,9 +55,9 @@ public sealed record AgentResponse(
         agent.SystemPrompt,
         ProcessAgentResponse.From(agent.Process));
 
-    /// <summary>Returns the tools <paramref name="agent"/> may call, sorted.</summary>
+    /// <summary>Returns the tools <paramref name="agent"/> may call, sorted, or none for a process agent.</summary>
     internal static IReadOnlyList<string> EffectiveTools(AgentDefinition agent) =>
-        [.. ToolNames.All.Where(agent.Allows).Order(StringComparer.Ordinal)];
+        agent.Process is not null ? [] : [.. ToolNames.All.Where(agent.Allows).Order(StringComparer.Ordinal)];
 }
 
 /// <summary>An agent file that was skipped, with the reason.</summary>

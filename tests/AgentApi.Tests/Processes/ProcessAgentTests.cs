@@ -163,6 +163,7 @@ public sealed class ProcessAgentTests(ProcessAgentTests.ServiceFixture fixture) 
         Assert.Equal(64L << 20, process.GetProperty("limits").GetProperty("memoryLimitBytes").GetInt64());
         Assert.Equal(["SECRET_TOKEN"], process.GetProperty("env").EnumerateArray().Select(name => name.GetString()));
         Assert.DoesNotContain("do-not-show", agent.GetRawText(), StringComparison.Ordinal);
+        Assert.Empty(agent.GetProperty("tools").EnumerateArray());
         var summary = list.GetProperty("items").EnumerateArray().Single(item => item.GetProperty("name").GetString() == "busy-half");
         Assert.Equal(0.5, summary.GetProperty("process").GetProperty("limits").GetProperty("cpuQuota").GetDouble());
         var broken = list.GetProperty("broken").EnumerateArray().Single(file => file.GetProperty("file").GetString()!.EndsWith("bad-limits.md", StringComparison.Ordinal));
