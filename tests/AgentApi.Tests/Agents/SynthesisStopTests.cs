@@ -16,7 +16,7 @@ public sealed class SynthesisStopTests(ITestOutputHelper output)
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// Two parents share the nested lane (limit 1). The first parent's synthesis runs for 3 s, so
+    /// Two parents share the nested lane (limit 1). The first parent's synthesis runs for 8 s, so
     /// the second parent's synthesis waits in the lane when the stop begins. Both parents' children
     /// finished before the stop, and the grace period (20 s) is long enough for both syntheses.
     /// The stop starts the waiting synthesis instead of handing it back, so both parents succeed in
@@ -34,7 +34,7 @@ public sealed class SynthesisStopTests(ITestOutputHelper output)
             ["Lanes:main:MaxConcurrent"] = "4",
             ["Lanes:nested:MaxConcurrent"] = "1",
         });
-        fake.WhenLastUserMessageContains("Original task:\nparent one", FakeReply.Text("synthesis one", delay: TimeSpan.FromSeconds(3)));
+        fake.WhenLastUserMessageContains("Original task:\nparent one", FakeReply.Text("synthesis one", delay: TimeSpan.FromSeconds(8)));
         fake.WhenSystemMessageContains(SynthesisMarker, FakeReply.Text("synthesis other"));
         fake.WhenLastUserMessageContains("child", FakeReply.Text("child result"));
 
