@@ -181,15 +181,13 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
 
             // While stopping, the drain has passed, so an item that may run during the grace
             // period starts now or not at all. It fails to start only when its token removed it.
-            var borrow = stopping || (holder is not null && holder.Lane == item.Lane && lane.IsRunning(holder));
-            if (borrow && !item.TryMarkRunning())
+            if (stopping || (holder is not null && holder.Lane == item.Lane && lane.IsRunning(holder)))
             {
-                return true;
-            }
+                if (item.TryMarkRunning())
+                {
+                    StartBorrowedLocked(lane, item);
+                }
 
-            if (borrow)
-            {
-                StartBorrowedLocked(lane, item);
                 return true;
             }
 
@@ -204,7 +202,7 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Starts a running-marked item at once on a runner of its own, outside the lane's slots. Under the lock.</summary>
+    /// <summary>Starts an item already marked running on a runner of its own, outside the lane's slots. Under the lock.</summary>
     private void StartBorrowedLocked(Lane lane, LaneWorkItem item)
     {
         item.Borrowed = true;
@@ -910,10 +908,10 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
         }
     }
 
-    /// <summary>Marks every waiting item removed, counts them and returns them. Under the lane's lock.</summary>
     /// <summary>
-    /// Removes every waiting item and returns them, except those that may run during the grace
-    /// period: their holder waits for them, so it still runs, and they start at once. Under the lock.
+    /// Marks every waiting item removed, counts them and returns them. Under the lane's lock. Items
+    /// that may run during the grace period are started instead, because their holder still runs
+    /// while it waits for them.
     /// </summary>
     private List<LaneWorkItem> DrainWaiting(Lane lane)
     {
