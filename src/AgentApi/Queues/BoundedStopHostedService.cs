@@ -25,18 +25,9 @@ internal sealed class BoundedStopHostedService(IHostedService inner, string name
 
     public void Dispose()
     {
-        if (inner is not IDisposable disposable)
+        if (inner is IDisposable disposable)
         {
-            return;
+            HostedStop.DisposeAfterStop(disposable.Dispose, _stopTimedOut);
         }
-
-        if (_stopTimedOut)
-        {
-            // The process is exiting, and the work that holds up the disposal has been abandoned already.
-            _ = Task.Run(disposable.Dispose, CancellationToken.None);
-            return;
-        }
-
-        disposable.Dispose();
     }
 }

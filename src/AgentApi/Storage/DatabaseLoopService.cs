@@ -23,14 +23,7 @@ public abstract class DatabaseLoopService : BackgroundService
 
     public override void Dispose()
     {
-        if (_stopTimedOut)
-        {
-            _ = Task.Run(base.Dispose, CancellationToken.None);
-            GC.SuppressFinalize(this);
-            return;
-        }
-
-        base.Dispose();
+        HostedStop.DisposeAfterStop(base.Dispose, _stopTimedOut);
         GC.SuppressFinalize(this);
     }
 }

@@ -14,6 +14,21 @@ internal static class HostedStop
         _ = Task.Run(source.Cancel, CancellationToken.None);
 
     /// <summary>
+    /// Runs <paramref name="dispose"/> on a pool thread after a stop that timed out, because the
+    /// work that the stop abandoned can hold up the disposal, and on the caller's thread otherwise.
+    /// </summary>
+    public static void DisposeAfterStop(Action dispose, bool stopTimedOut)
+    {
+        if (stopTimedOut)
+        {
+            _ = Task.Run(dispose, CancellationToken.None);
+            return;
+        }
+
+        dispose();
+    }
+
+    /// <summary>
     /// Runs <paramref name="stop"/> on a pool thread and waits for it until the host's stop token
     /// fires. Then it logs that the service did not stop in time and returns false, instead of
     /// throwing, because an exception out of a hosted service's StopAsync ends the process with a
