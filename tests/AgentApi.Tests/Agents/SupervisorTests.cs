@@ -13,7 +13,7 @@ namespace AgentApi.Tests.Agents;
 public sealed class SupervisorTests(ITestOutputHelper output)
 {
     private const string PlannerMarker = "Split the user's task";
-    private const string SynthesisMarker = "You combine the results of subtasks";
+    internal const string SynthesisMarker = "You combine the results of subtasks";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [Fact]
@@ -604,7 +604,7 @@ public sealed class SupervisorTests(ITestOutputHelper output)
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    private static Dictionary<string, string?> Settings(FakeModelServer fake, Dictionary<string, string?>? extra = null)
+    internal static Dictionary<string, string?> Settings(FakeModelServer fake, Dictionary<string, string?>? extra = null)
     {
         var all = new Dictionary<string, string?>
         {

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using AgentApi.Tests.Infrastructure;
+using AgentApi.Tests.Reliability;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -12,7 +13,7 @@ namespace AgentApi.Tests.Agents;
 /// </summary>
 public sealed class SynthesisStopTests(ITestOutputHelper output)
 {
-    private const string SynthesisMarker = "You combine the results of subtasks";
+    private const string SynthesisMarker = SupervisorTests.SynthesisMarker;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     /// <summary>
@@ -28,7 +29,7 @@ public sealed class SynthesisStopTests(ITestOutputHelper output)
     public async Task Stop_SynthesisWaitingInFullLane_NoModelTimeout(int maxAttempts)
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
-        var settings = Settings(fake, new()
+        var settings = SupervisorTests.Settings(fake, new()
         {
             ["Dispatcher:ShutdownGracePeriod"] = "00:00:20",
             ["Lanes:main:MaxConcurrent"] = "4",
@@ -40,21 +41,21 @@ public sealed class SynthesisStopTests(ITestOutputHelper output)
 
         var first = await AgentApiFactory.StartPostgresAsync(settings).WaitAsync(Timeout);
         var connectionString = first.PostgresConnectionString!;
-        Guid one;
-        Guid two;
+        Guid parentOne;
+        Guid parentTwo;
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             using var client = first.CreateAuthenticatedClient();
-            one = await first.SubmitAsync(client, new { input = "parent one", maxAttempts, subtasks = new[] { new { input = "child of one" } } });
-            await WaitForRequestAsync(fake, request => request.LastUserMessage.Contains("Original task:\nparent one", StringComparison.Ordinal));
+            parentOne = await first.SubmitAsync(client, new { input = "parent one", maxAttempts, subtasks = new[] { new { input = "child of one" } } });
+            await WaitForRequestAsync(fake, request => request.LastUserMessage.Contains("Original task:\nparent one", StringComparison.Ordinal), "the first synthesis");
 
-            two = await first.SubmitAsync(client, new { input = "parent two", maxAttempts, subtasks = new[] { new { input = "child of two" } } });
-            await WaitUntilAsync(async () =>
+            parentTwo = await first.SubmitAsync(client, new { input = "parent two", maxAttempts, subtasks = new[] { new { input = "child of two" } } });
+            await ReliabilityDatabase.WaitUntilAsync(async () =>
             {
                 var lane = await client.GetFromJsonAsync<LaneDto>("/api/lanes/nested");
                 return lane!.Queued == 1;
-            }, "the second synthesis to wait in the nested lane");
+            }, Timeout, "the second synthesis to wait in the nested lane");
             output.WriteLine($"second synthesis queued at {stopwatch.Elapsed.TotalSeconds:F1} s; stopping");
         }
         finally
@@ -63,8 +64,8 @@ public sealed class SynthesisStopTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"stopped at {stopwatch.Elapsed.TotalSeconds:F1} s");
-        var stateOne = await ReadTaskAsync(connectionString, one);
-        var stateTwo = await ReadTaskAsync(connectionString, two);
+        var stateOne = await ReadTaskAsync(connectionString, parentOne);
+        var stateTwo = await ReadTaskAsync(connectionString, parentTwo);
         output.WriteLine($"parent one: {stateOne}");
         output.WriteLine($"parent two: {stateTwo}");
         var synthesisRequests = fake.Requests.Count(request => request.SystemMessage.Contains(SynthesisMarker, StringComparison.Ordinal));
@@ -85,7 +86,7 @@ public sealed class SynthesisStopTests(ITestOutputHelper output)
     public async Task Stop_ShortGraceSlowChild_ParentRequeuedOnce()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
-        var settings = Settings(fake, new() { ["Dispatcher:ShutdownGracePeriod"] = "00:00:01" });
+        var settings = SupervisorTests.Settings(fake, new() { ["Dispatcher:ShutdownGracePeriod"] = "00:00:01" });
         fake.WhenLastUserMessageContains("child fast", FakeReply.Text("fast result"));
         fake.WhenLastUserMessageContains("child slow", FakeReply.Text("slow result", delay: TimeSpan.FromSeconds(2)));
         fake.WhenSystemMessageContains(SynthesisMarker, FakeReply.Text("synthesised"));
@@ -128,7 +129,7 @@ public sealed class SynthesisStopTests(ITestOutputHelper output)
     public async Task Stop_CancelDuringGraceSynthesis_EndsCancelledOnce()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
-        var settings = Settings(fake, new() { ["Dispatcher:ShutdownGracePeriod"] = "00:00:15" });
+        var settings = SupervisorTests.Settings(fake, new() { ["Dispatcher:ShutdownGracePeriod"] = "00:00:15" });
         fake.WhenLastUserMessageContains("child quick", FakeReply.Text("quick result"));
         fake.WhenLastUserMessageContains("child late", FakeReply.Text("late result", delay: TimeSpan.FromSeconds(2)));
         fake.WhenSystemMessageContains(SynthesisMarker, FakeReply.Text("synthesised", delay: TimeSpan.FromSeconds(4)));
@@ -146,7 +147,7 @@ public sealed class SynthesisStopTests(ITestOutputHelper output)
             stop = first.DisposeAsync().AsTask();
         }
 
-        await WaitForRequestAsync(fake, request => request.SystemMessage.Contains(SynthesisMarker, StringComparison.Ordinal));
+        await WaitForRequestAsync(fake, request => request.SystemMessage.Contains(SynthesisMarker, StringComparison.Ordinal), "the synthesis");
         using var cancel = await secondClient.PostAsync($"/api/tasks/{id}/cancel", null);
         output.WriteLine($"cancel through the second instance: {(int)cancel.StatusCode}");
         await stop.WaitAsync(Timeout);
@@ -166,7 +167,7 @@ public sealed class SynthesisStopTests(ITestOutputHelper output)
     public async Task Retry_AfterStoredPlan_DoesNotPlanAgain()
     {
         await using var fake = await FakeModelServer.StartAsync().WaitAsync(Timeout);
-        var settings = Settings(fake, new());
+        var settings = SupervisorTests.Settings(fake, new());
         fake.WhenSystemMessageContains("Split the user's task", FakeReply.Text("""{"subtasks":[{"input":"plan A one"},{"input":"plan A two"}]}"""), times: 1);
         fake.WhenSystemMessageContains("Split the user's task", FakeReply.Text("""{"subtasks":[{"input":"plan B only"}]}"""));
         fake.WhenSystemMessageContains(SynthesisMarker, FakeReply.Error(503), times: 1);
@@ -188,43 +189,8 @@ public sealed class SynthesisStopTests(ITestOutputHelper output)
         Assert.Contains("Results of the 2 subtasks", synthesis.LastUserMessage, StringComparison.Ordinal);
     }
 
-    internal static Dictionary<string, string?> Settings(FakeModelServer fake, Dictionary<string, string?> extra)
-    {
-        var all = new Dictionary<string, string?>
-        {
-            ["Models:Default:Provider"] = "openai",
-            ["Models:Default:Endpoint"] = fake.BaseUrl,
-            ["Models:Default:Model"] = "gpt-test",
-            ["Models:Default:ApiKey"] = "sk-test",
-            ["Tasks:RetryBaseDelay"] = "00:00:00.050",
-        };
-        foreach (var (key, value) in extra)
-        {
-            all[key] = value;
-        }
-
-        return all;
-    }
-
-    private static async Task WaitForRequestAsync(FakeModelServer fake, Func<RecordedRequest, bool> match)
-    {
-        var elapsed = System.Diagnostics.Stopwatch.StartNew();
-        while (!fake.Requests.Any(match))
-        {
-            Assert.True(elapsed.Elapsed < Timeout, "The expected model request did not arrive.");
-            await Task.Delay(20);
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var elapsed = System.Diagnostics.Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(elapsed.Elapsed < Timeout, $"Timed out waiting for {what}.");
-            await Task.Delay(20);
-        }
-    }
+    private static Task WaitForRequestAsync(FakeModelServer fake, Func<RecordedRequest, bool> match, string description) =>
+        ReliabilityDatabase.WaitUntilAsync(() => Task.FromResult(fake.Requests.Any(match)), Timeout, description);
 
     internal static async Task<StoredTask> ReadTaskAsync(string connectionString, Guid id)
     {

@@ -1244,12 +1244,7 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
     public async Task Schedule_GraceItemWhileStopping_RunsForHolder()
     {
         CreateDispatcher(limit: 1);
-        var otherBlocker = NewItem("other-blocker", lane: OtherLane, gated: true);
-        Dispatcher.Schedule(otherBlocker);
-        await otherBlocker.Started.WaitAsync(TestTimeout);
-        var holder = NewItem("holder", gated: true);
-        Dispatcher.Schedule(holder);
-        await holder.Started.WaitAsync(TestTimeout);
+        var (holder, otherBlocker) = await StartHolderBesideFullOtherLaneAsync();
 
         var stop = Dispatcher.StopAsync();
         var plain = NewItem("plain", lane: OtherLane);
@@ -1291,15 +1286,10 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task StopAsync_WaitingGraceItem_StartsInsteadOfHandedBack()
+    public async Task StopAsync_WaitingGraceItem_Starts()
     {
         CreateDispatcher(limit: 1);
-        var otherBlocker = NewItem("other-blocker", lane: OtherLane, gated: true);
-        Dispatcher.Schedule(otherBlocker);
-        await otherBlocker.Started.WaitAsync(TestTimeout);
-        var holder = NewItem("holder", gated: true);
-        Dispatcher.Schedule(holder);
-        await holder.Started.WaitAsync(TestTimeout);
+        var (holder, otherBlocker) = await StartHolderBesideFullOtherLaneAsync();
         var synthesis = NewItem("synthesis", lane: OtherLane, runsDuringGrace: true);
         var plain = NewItem("plain", lane: OtherLane);
         Assert.True(Dispatcher.Schedule(synthesis, holder));
@@ -1507,6 +1497,18 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
         };
         _items.Enqueue(item);
         return item;
+    }
+
+    /// <summary>Fills the other lane's one slot with a gated item, then starts a gated holder in the lane.</summary>
+    private async Task<(TestWorkItem Holder, TestWorkItem OtherBlocker)> StartHolderBesideFullOtherLaneAsync()
+    {
+        var otherBlocker = NewItem("other-blocker", lane: OtherLane, gated: true);
+        Dispatcher.Schedule(otherBlocker);
+        await otherBlocker.Started.WaitAsync(TestTimeout);
+        var holder = NewItem("holder", gated: true);
+        Dispatcher.Schedule(holder);
+        await holder.Started.WaitAsync(TestTimeout);
+        return (holder, otherBlocker);
     }
 
     private void ScheduleAll(IEnumerable<TestWorkItem> items)
