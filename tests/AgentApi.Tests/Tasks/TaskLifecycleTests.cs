@@ -86,6 +86,9 @@ public sealed class TaskLifecycleTests
         var id = await factory.SubmitAsync(client, new { input = prompt });
         await AgentApiFactory.WaitForFinishAsync(client, id);
 
+        // The runner logs the outcome just after it stores it, so the line can trail the status.
+        await Reliability.ReliabilityDatabase.WaitUntilAsync(
+            () => Task.FromResult(factory.Logs.Entries.Any(entry => entry.EventId.Id == 3003)), TimeSpan.FromSeconds(10), "the outcome's log line");
         var logs = factory.Logs.AllText;
         Assert.Contains(id.ToString(), logs, StringComparison.Ordinal);
         Assert.DoesNotContain("confidential-prompt-7d1e", logs, StringComparison.Ordinal);
