@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using AgentApi.Events;
 using MessagePack;
 using MessagePack.Formatters;
@@ -8,29 +10,19 @@ namespace AgentApi.HubBenchmark;
 
 /// <summary>
 /// The <c>taskEvent</c> payload, and each item of a <c>taskEvents</c> batch, as the lean client
-/// binds it: only <c>data.index</c> and <c>data.sentAt</c>. The benchmark measures the service's
-/// delivery, and binding every field into <see cref="ReceivedEvent"/> made the clients' process
-/// the bottleneck. The lean client still runs the real SignalR client, hub protocol and transport,
-/// and skips only the fields that the measurement does not read. System.Text.Json skips the keys it
-/// has no property for, and MessagePack reads it with <see cref="LeanReceivedEventFormatter"/>.
+/// binds it: only <c>data.index</c> and <c>data.sentAt</c>, the event's global index and its
+/// publish time in Stopwatch ticks, each null when the event lacks it. The benchmark measures the
+/// service's delivery, and binding every field into <see cref="ReceivedEvent"/> made the clients'
+/// process the bottleneck. The lean client still runs the real SignalR client, hub protocol and
+/// transport, and skips only the fields that the measurement does not read: MessagePack through
+/// <see cref="LeanReceivedEventFormatter"/>, JSON through <see cref="LeanReceivedEventJsonConverter"/>.
 /// </summary>
 /// <remarks>
-/// A struct, so that MessagePack allocates one <see cref="EventStamp"/> per event and no event
-/// object. <see cref="EventStamp"/> is a class because System.Text.Json binds a struct through a
-/// boxed copy: as a struct it would still cost an allocation per event there, and it would make
-/// each array slot 40 bytes instead of 8.
+/// A struct with the two values in it, so that reading an event allocates nothing: a batch is one
+/// array of these.
 /// </remarks>
+[JsonConverter(typeof(LeanReceivedEventJsonConverter))]
 internal struct LeanReceivedEvent
-{
-    /// <summary>The event's index and publish time, or null when the event has no data map.</summary>
-    public EventStamp? Data { get; set; }
-}
-
-/// <summary>
-/// The two fields of the benchmark's event data that the measurement reads: the event's global
-/// index and its publish time in Stopwatch ticks. Each is null when the data lacks it.
-/// </summary>
-internal sealed class EventStamp
 {
     public long? Index { get; set; }
 
@@ -40,8 +32,10 @@ internal sealed class EventStamp
 /// <summary>
 /// Reads a task event map, as <see cref="TaskEventResponseFormatter"/> writes it, into a
 /// <see cref="LeanReceivedEvent"/>. It decodes <c>data.index</c> and <c>data.sentAt</c> when they
-/// are integers, compares keys as UTF-8 bytes and passes every other key and value to
-/// <c>MessagePackReader.Skip</c>, so it allocates no strings. <see cref="Serialize"/> throws
+/// are integers and allocates nothing. When the event lies inside the reader's current buffer
+/// segment, <see cref="LeanEventSpanReader"/> reads it from that span. Otherwise the slow path
+/// compares keys as UTF-8 bytes and passes every other key and value to
+/// <c>MessagePackReader.Skip</c>. <see cref="Serialize"/> throws
 /// <see cref="NotSupportedException"/>, because the clients only receive events.
 /// </summary>
 internal sealed class LeanReceivedEventFormatter : IMessagePackFormatter<LeanReceivedEvent>
@@ -54,7 +48,7 @@ internal sealed class LeanReceivedEventFormatter : IMessagePackFormatter<LeanRec
     /// security settings (untrusted data) as the full one.
     /// </summary>
     public static MessagePackSerializerOptions SerializerOptions { get; } = HubMessagePack.SerializerOptions.WithResolver(
-        CompositeResolver.Create([Instance], [HubMessagePack.SerializerOptions.Resolver]));
+        CompositeResolver.Create([Instance, LeanReceivedEventArrayFormatter.Instance], [HubMessagePack.SerializerOptions.Resolver]));
 
     /// <summary>The length in bytes of the longest key this formatter reads, <c>sentAt</c>.</summary>
     private const int MaxKeyLength = 6;
@@ -78,6 +72,28 @@ internal sealed class LeanReceivedEventFormatter : IMessagePackFormatter<LeanRec
             return taskEvent;
         }
 
+        if (LeanEventSpanReader.TryRead(UnreadSpan(ref reader), out taskEvent, out var length))
+        {
+            reader.ReadRaw(length);
+            return taskEvent;
+        }
+
+        return ReadWithReader(ref reader, options);
+    }
+
+    /// <summary>The rest of the reader's current buffer segment.</summary>
+    internal static ReadOnlySpan<byte> UnreadSpan(ref MessagePackReader reader) =>
+        reader.Sequence.Slice(reader.Position).FirstSpan;
+
+    /// <summary>The slow path: reads the event with <c>MessagePackReader</c>, across segments.</summary>
+    internal static LeanReceivedEvent ReadWithReader(ref MessagePackReader reader, MessagePackSerializerOptions options)
+    {
+        var taskEvent = default(LeanReceivedEvent);
+        if (reader.TryReadNil())
+        {
+            return taskEvent;
+        }
+
         var count = reader.ReadMapHeader();
         options.Security.DepthStep(ref reader);
         try
@@ -86,7 +102,7 @@ internal sealed class LeanReceivedEventFormatter : IMessagePackFormatter<LeanRec
             {
                 if (ReadKey(ref reader) == Key.Data)
                 {
-                    taskEvent.Data = ReadData(ref reader, options);
+                    ReadData(ref reader, options, ref taskEvent);
                 }
                 else
                 {
@@ -102,16 +118,15 @@ internal sealed class LeanReceivedEventFormatter : IMessagePackFormatter<LeanRec
         return taskEvent;
     }
 
-    /// <summary>Reads the event's <c>data</c> value, or skips it and returns null when it is not a map.</summary>
-    private static EventStamp? ReadData(ref MessagePackReader reader, MessagePackSerializerOptions options)
+    /// <summary>Reads the event's <c>data</c> value into <paramref name="taskEvent"/>, or skips it when it is not a map.</summary>
+    private static void ReadData(ref MessagePackReader reader, MessagePackSerializerOptions options, ref LeanReceivedEvent taskEvent)
     {
         if (reader.NextMessagePackType != MessagePackType.Map)
         {
             reader.Skip();
-            return null;
+            return;
         }
 
-        var stamp = new EventStamp();
         var count = reader.ReadMapHeader();
         options.Security.DepthStep(ref reader);
         try
@@ -125,11 +140,11 @@ internal sealed class LeanReceivedEventFormatter : IMessagePackFormatter<LeanRec
                 }
                 else if (key == Key.Index)
                 {
-                    stamp.Index = reader.ReadInt64();
+                    taskEvent.Index = reader.ReadInt64();
                 }
                 else
                 {
-                    stamp.SentAt = reader.ReadInt64();
+                    taskEvent.SentAt = reader.ReadInt64();
                 }
             }
         }
@@ -137,8 +152,6 @@ internal sealed class LeanReceivedEventFormatter : IMessagePackFormatter<LeanRec
         {
             reader.Depth--;
         }
-
-        return stamp;
     }
 
     /// <summary>Reads a map key, a string or nil, and classifies it as one of the keys this formatter decodes or as other.</summary>
@@ -175,5 +188,122 @@ internal sealed class LeanReceivedEventFormatter : IMessagePackFormatter<LeanRec
         }
 
         return key.SequenceEqual("sentAt"u8) ? Key.SentAt : Key.Other;
+    }
+}
+
+/// <summary>
+/// Reads a <c>taskEvents</c> batch into <see cref="LeanReceivedEvent"/>s. It hands
+/// <see cref="LeanEventSpanReader"/> each buffer segment once and reads as many events from it as
+/// lie wholly inside, then advances the reader past them in one step. An event that crosses into the
+/// next segment, or that the fast path does not read, goes through the formatter's slow path.
+/// </summary>
+internal sealed class LeanReceivedEventArrayFormatter : IMessagePackFormatter<LeanReceivedEvent[]?>
+{
+    public static readonly LeanReceivedEventArrayFormatter Instance = new();
+
+    public void Serialize(ref MessagePackWriter writer, LeanReceivedEvent[]? value, MessagePackSerializerOptions options) =>
+        throw new NotSupportedException($"{nameof(LeanReceivedEvent)} is for reading received events only.");
+
+    public LeanReceivedEvent[]? Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
+    {
+        if (reader.TryReadNil())
+        {
+            return null;
+        }
+
+        var count = reader.ReadArrayHeader();
+        var events = new LeanReceivedEvent[count];
+        options.Security.DepthStep(ref reader);
+        try
+        {
+            var read = 0;
+            while (read < count)
+            {
+                var span = LeanReceivedEventFormatter.UnreadSpan(ref reader);
+                var consumed = 0;
+                while (read < count && LeanEventSpanReader.TryRead(span[consumed..], out events[read], out var length))
+                {
+                    read++;
+                    consumed += length;
+                }
+
+                if (consumed > 0)
+                {
+                    reader.ReadRaw(consumed);
+                }
+                else
+                {
+                    events[read++] = LeanReceivedEventFormatter.ReadWithReader(ref reader, options);
+                }
+            }
+        }
+        finally
+        {
+            reader.Depth--;
+        }
+
+        return events;
+    }
+}
+
+/// <summary>
+/// Reads a JSON task event into a <see cref="LeanReceivedEvent"/>: <c>data.index</c> and
+/// <c>data.sentAt</c> where they are integers, with every other property skipped.
+/// <see cref="Write"/> throws <see cref="NotSupportedException"/>, because the clients only
+/// receive events.
+/// </summary>
+internal sealed class LeanReceivedEventJsonConverter : JsonConverter<LeanReceivedEvent>
+{
+    public override LeanReceivedEvent Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException($"A task event is a JSON object, not {reader.TokenType}.");
+        }
+
+        var taskEvent = default(LeanReceivedEvent);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isData = reader.ValueTextEquals("data"u8);
+            reader.Read();
+            if (isData && reader.TokenType == JsonTokenType.StartObject)
+            {
+                ReadData(ref reader, ref taskEvent);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return taskEvent;
+    }
+
+    public override void Write(Utf8JsonWriter writer, LeanReceivedEvent value, JsonSerializerOptions options) =>
+        throw new NotSupportedException($"{nameof(LeanReceivedEvent)} is for reading received events only.");
+
+    private static void ReadData(ref Utf8JsonReader reader, ref LeanReceivedEvent taskEvent)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isIndex = reader.ValueTextEquals("index"u8);
+            var isSentAt = !isIndex && reader.ValueTextEquals("sentAt"u8);
+            reader.Read();
+            if ((isIndex || isSentAt) && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value))
+            {
+                if (isIndex)
+                {
+                    taskEvent.Index = value;
+                }
+                else
+                {
+                    taskEvent.SentAt = value;
+                }
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
     }
 }

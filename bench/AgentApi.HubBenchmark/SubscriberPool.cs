@@ -193,10 +193,10 @@ internal sealed class SubscriberPool : ISubscribers
                     Connection.On<ReceivedEvent[]>("taskEvents", OnTaskEvents);
                     break;
                 case (false, ClientKind.Lean):
-                    Connection.On<LeanReceivedEvent>("taskEvent", taskEvent => Record(taskEvent.Data?.Index, taskEvent.Data?.SentAt, Stopwatch.GetTimestamp()));
+                    Connection.On<LeanReceivedEvent>("taskEvent", taskEvent => Record(taskEvent.Index, taskEvent.SentAt, Stopwatch.GetTimestamp(), _pool._latency.Value!));
                     break;
                 default:
-                    Connection.On<ReceivedEvent>("taskEvent", taskEvent => Record(taskEvent.Data?.Index, taskEvent.Data?.SentAt, Stopwatch.GetTimestamp()));
+                    Connection.On<ReceivedEvent>("taskEvent", taskEvent => Record(taskEvent.Data?.Index, taskEvent.Data?.SentAt, Stopwatch.GetTimestamp(), _pool._latency.Value!));
                     break;
             }
         }
@@ -205,9 +205,10 @@ internal sealed class SubscriberPool : ISubscribers
         private void OnTaskEvents(ReceivedEvent[] batch)
         {
             var now = Stopwatch.GetTimestamp();
+            var latency = _pool._latency.Value!;
             foreach (var taskEvent in batch)
             {
-                Record(taskEvent.Data?.Index, taskEvent.Data?.SentAt, now);
+                Record(taskEvent.Data?.Index, taskEvent.Data?.SentAt, now, latency);
             }
         }
 
@@ -215,19 +216,21 @@ internal sealed class SubscriberPool : ISubscribers
         private void OnLeanTaskEvents(LeanReceivedEvent[] batch)
         {
             var now = Stopwatch.GetTimestamp();
+            var latency = _pool._latency.Value!;
             foreach (var taskEvent in batch)
             {
-                Record(taskEvent.Data?.Index, taskEvent.Data?.SentAt, now);
+                Record(taskEvent.Index, taskEvent.SentAt, now, latency);
             }
         }
 
         /// <summary>
         /// Counts an event and records its latency up to <paramref name="now"/>, a Stopwatch
-        /// timestamp. Both client kinds record through here. An event without an index or a
-        /// publish time (<paramref name="eventIndex"/> or <paramref name="eventSentAt"/> null)
-        /// counts as unexpected.
+        /// timestamp, in <paramref name="latency"/>, the calling thread's histogram, which a batch
+        /// handler fetches once for all its events. Both client kinds record through here. An
+        /// event without an index or a publish time (<paramref name="eventIndex"/> or
+        /// <paramref name="eventSentAt"/> null) counts as unexpected.
         /// </summary>
-        private void Record(long? eventIndex, long? eventSentAt, long now)
+        private void Record(long? eventIndex, long? eventSentAt, long now, LongHistogram latency)
         {
             if (eventIndex is not { } index || eventSentAt is not { } sentAt || index >= _pool._eventCount)
             {
@@ -257,7 +260,7 @@ internal sealed class SubscriberPool : ISubscribers
 
             _highestIndex = Math.Max(_highestIndex, index);
             var microseconds = (now - sentAt) * 1_000_000 / Stopwatch.Frequency;
-            _pool._latency.Value!.RecordValue(Math.Clamp(microseconds, 0, MaxLatencyMicroseconds));
+            latency.RecordValue(Math.Clamp(microseconds, 0, MaxLatencyMicroseconds));
             if (FirstReceivedAt == 0)
             {
                 FirstReceivedAt = now;
