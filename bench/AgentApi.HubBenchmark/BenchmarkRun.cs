@@ -56,7 +56,7 @@ internal static class BenchmarkRun
     {
         if (options.ClientsInProcess)
         {
-            return await SubscriberPool.ConnectAsync(service.HubUrl, service.ApiKey, options.Clients, options.EventCount, options.Batched, options.Protocol, options.Client, cancellationToken);
+            return await SubscriberPool.ConnectAsync(service.HubUrl, service.ApiKey, options.Clients, options.EventCount, options.Batched, options.Protocol, options.Client, readAheadBytes: 0, cancellationToken);
         }
 
         var process = await SubscriberProcess.StartAsync(service.HubUrl, service.ApiKey, options.Clients, options.EventCount, options.Batched, options.Protocol, options.Client, options.TunedClients, cancellationToken);

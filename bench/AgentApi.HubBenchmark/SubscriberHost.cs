@@ -21,6 +21,9 @@ internal static class SubscriberHost
     /// <summary>The environment variable that passes the API key, so that it does not show in the process list.</summary>
     public const string ApiKeyVariable = "HUBBENCH_API_KEY";
 
+    /// <summary>The size in bytes of each connection's <see cref="ReadAheadStream"/>; unset or 0 for none.</summary>
+    public const string ReadAheadVariable = "HUBBENCH_READ_AHEAD";
+
     public const string Ready = "ready";
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args)
@@ -43,7 +46,11 @@ internal static class SubscriberHost
         var apiKey = Environment.GetEnvironmentVariable(ApiKeyVariable)
             ?? throw new InvalidOperationException($"The environment variable {ApiKeyVariable} is missing.");
 
-        await using var pool = await SubscriberPool.ConnectAsync(hubUrl, apiKey, clients, events, batched, protocol, client, CancellationToken.None);
+        var readAheadBytes = Environment.GetEnvironmentVariable(ReadAheadVariable) is { } readAhead
+            ? int.Parse(readAhead, CultureInfo.InvariantCulture)
+            : 0;
+        await using var pool = await SubscriberPool.ConnectAsync(
+            hubUrl, apiKey, clients, events, batched, protocol, client, readAheadBytes, CancellationToken.None);
         Console.WriteLine(Ready);
         while (await Console.In.ReadLineAsync() is { } line)
         {

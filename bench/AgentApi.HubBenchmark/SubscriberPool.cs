@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using System.Net.WebSockets;
 using System.Runtime;
 using AgentApi.Events;
 using HdrHistogram;
 using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Http.Connections.Client;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -30,13 +32,20 @@ internal sealed class SubscriberPool : ISubscribers
 
     private ResourceUsage.Snapshot? _start;
 
-    private SubscriberPool(Uri hubUrl, string apiKey, int clients, long eventCount, bool batched, ClientProtocol protocol, ClientKind client)
+    private SubscriberPool(Uri hubUrl, string apiKey, int clients, long eventCount, bool batched, ClientProtocol protocol, ClientKind client, int readAheadBytes)
     {
         _eventCount = eventCount;
-        _subscribers = Enumerable.Range(0, clients).Select(_ => new Subscriber(this, hubUrl, apiKey, batched, protocol, client)).ToArray();
+        var webSocketFactory = readAheadBytes > 0 ? ReadAheadStream.WebSocketFactory(readAheadBytes) : null;
+        _subscribers = Enumerable.Range(0, clients)
+            .Select(_ => new Subscriber(this, hubUrl, apiKey, batched, protocol, client, webSocketFactory))
+            .ToArray();
     }
 
-    /// <summary>Connects <paramref name="clients"/> clients and subscribes each one; returns when all are subscribed.</summary>
+    /// <summary>
+    /// Connects <paramref name="clients"/> clients and subscribes each one; returns when all are
+    /// subscribed. With <paramref name="readAheadBytes"/> above zero each connection reads through
+    /// a <see cref="ReadAheadStream"/> of that size.
+    /// </summary>
     public static async Task<SubscriberPool> ConnectAsync(
         Uri hubUrl,
         string apiKey,
@@ -45,9 +54,10 @@ internal sealed class SubscriberPool : ISubscribers
         bool batched,
         ClientProtocol protocol,
         ClientKind client,
+        int readAheadBytes,
         CancellationToken cancellationToken)
     {
-        var pool = new SubscriberPool(hubUrl, apiKey, clients, eventCount, batched, protocol, client);
+        var pool = new SubscriberPool(hubUrl, apiKey, clients, eventCount, batched, protocol, client, readAheadBytes);
         using var gate = new SemaphoreSlim(ConnectConcurrency);
         await Task.WhenAll(pool._subscribers.Select(async subscriber =>
         {
@@ -140,7 +150,14 @@ internal sealed class SubscriberPool : ISubscribers
         public long FirstReceivedAt;
         public long LastReceivedAt;
 
-        public Subscriber(SubscriberPool pool, Uri hubUrl, string apiKey, bool batched, ClientProtocol protocol, ClientKind client)
+        public Subscriber(
+            SubscriberPool pool,
+            Uri hubUrl,
+            string apiKey,
+            bool batched,
+            ClientProtocol protocol,
+            ClientKind client,
+            Func<WebSocketConnectionContext, CancellationToken, ValueTask<WebSocket>>? webSocketFactory)
         {
             _pool = pool;
             _subscribeMethod = batched ? "SubscribeAllBatched" : "SubscribeAll";
@@ -150,6 +167,7 @@ internal sealed class SubscriberPool : ISubscribers
                 {
                     options.Transports = HttpTransportType.WebSockets;
                     options.Headers["X-Api-Key"] = apiKey;
+                    options.WebSocketFactory = webSocketFactory;
                 });
             if (protocol == ClientProtocol.MessagePack)
             {
