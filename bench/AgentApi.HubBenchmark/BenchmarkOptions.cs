@@ -11,6 +11,8 @@ internal sealed record BenchmarkOptions
           --rate R             events published per second (default 5000)
           --duration S         seconds of publishing (default 10)
           --drain S            seconds to wait after publishing for late events (default 5)
+          --warmup S           seconds of publishing at the measured rate before the measurement,
+                               after the slow warm-up rounds; 0 for none (default 3)
           --tasks T            task ids the events are spread over (default 1000)
           --batch-interval MS  milliseconds between two publish calls, each with every event due (default 10)
           --in-process         run the clients in the service's process instead of a child process
@@ -36,6 +38,13 @@ internal sealed record BenchmarkOptions
 
     /// <summary>The longest wait after the last publish for events still on their way.</summary>
     public TimeSpan Drain { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long to publish at <see cref="Rate"/>, unmeasured, before the measured phase, so that
+    /// both processes reach their steady state: thread pools, socket buffers, collector budgets
+    /// and the JIT's work on the paths that only a high rate takes.
+    /// </summary>
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>Task ids the events are spread over, each with its own sequence.</summary>
     public int Tasks { get; init; } = 1_000;
@@ -107,6 +116,7 @@ internal sealed record BenchmarkOptions
                 "--rate" => options with { Rate = ParsePositive(name, value) },
                 "--duration" => options with { Duration = TimeSpan.FromSeconds(ParsePositive(name, value)) },
                 "--drain" => options with { Drain = TimeSpan.FromSeconds(ParsePositive(name, value)) },
+                "--warmup" => options with { Warmup = TimeSpan.FromSeconds(ParseNonNegative(name, value)) },
                 "--tasks" => options with { Tasks = ParsePositive(name, value) },
                 "--batch-interval" => options with { BatchInterval = TimeSpan.FromMilliseconds(ParsePositive(name, value)) },
                 "--flush-interval" => options with { FlushInterval = TimeSpan.FromMilliseconds(ParsePositive(name, value)) },
@@ -149,6 +159,16 @@ internal sealed record BenchmarkOptions
     };
 
     public static string ClientName(ClientKind client) => client == ClientKind.Lean ? "lean" : "full";
+
+    private static int ParseNonNegative(string name, string value)
+    {
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+        {
+            throw new ArgumentException($"Option '{name}' is '{value}'; it must be a whole number of 0 or more.");
+        }
+
+        return number;
+    }
 
     private static int ParsePositive(string name, string value)
     {

@@ -21,6 +21,9 @@ internal static class BenchmarkRun
     /// <summary>A warm-up round in which each process compiled fewer methods than this ends the warm-up.</summary>
     private const int QuietRoundMethods = 20;
 
+    /// <summary>The runtime's setting for the shared array pool, read from the environment at start-up.</summary>
+    private const string ArraysPerPartitionVariable = "DOTNET_SYSTEM_BUFFERS_SHAREDARRAYPOOL_MAXARRAYSPERPARTITION";
+
     private static readonly TimeSpan WarmupDrain = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan SubscribeTimeout = TimeSpan.FromSeconds(30);
 
@@ -85,7 +88,9 @@ internal static class BenchmarkRun
     /// <summary>
     /// Publishes rounds of events that are not measured until the JIT is nearly done in both
     /// processes: tiered compilation recompiles hot methods in the background for a while, and a
-    /// measurement taken before then times partly unoptimised code.
+    /// measurement taken before then times partly unoptimised code. Then publishes for
+    /// <see cref="BenchmarkOptions.Warmup"/> at the measured rate, unmeasured, and waits for
+    /// those events too.
     /// </summary>
     private static async Task WarmUpAsync(EventPublisher publisher, ISubscribers subscribers, BenchmarkOptions options, CancellationToken cancellationToken)
     {
@@ -101,13 +106,7 @@ internal static class BenchmarkRun
             published += WarmupRoundEvents;
 
             var expected = published * options.Clients;
-            var waiting = Stopwatch.StartNew();
-            var counts = await subscribers.GetCountsAsync(cancellationToken);
-            while (counts.Warmup < expected && waiting.Elapsed < WarmupDrain)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
-                counts = await subscribers.GetCountsAsync(cancellationToken);
-            }
+            var counts = await WaitForWarmupAsync(subscribers, expected, cancellationToken);
 
             var serviceNow = JitInfo.GetCompiledMethodCount();
             quiet = round >= MinWarmupRounds
@@ -117,6 +116,31 @@ internal static class BenchmarkRun
             serviceCompiled = serviceNow;
             clientsCompiled = counts.MethodsCompiled;
         }
+
+        if (options.Warmup <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var atRate = (long)(options.Rate * options.Warmup.TotalSeconds);
+        await publisher.PublishAsync(-(published + atRate), atRate, options.Rate, options.BatchInterval, cancellationToken);
+        published += atRate;
+        var drained = await WaitForWarmupAsync(subscribers, published * options.Clients, cancellationToken);
+        Console.WriteLine($"warm-up at rate: {atRate:N0} events at {options.Rate:N0}/s, {drained.Warmup:N0} of {published * options.Clients:N0} deliveries arrived; the JIT compiled {JitInfo.GetCompiledMethodCount() - serviceCompiled} methods in the service's process and {drained.MethodsCompiled - clientsCompiled} in the clients'");
+    }
+
+    /// <summary>Waits until the clients have received <paramref name="expected"/> warm-up deliveries, or for <see cref="WarmupDrain"/>.</summary>
+    private static async Task<ReceivedCounts> WaitForWarmupAsync(ISubscribers subscribers, long expected, CancellationToken cancellationToken)
+    {
+        var waiting = Stopwatch.StartNew();
+        var counts = await subscribers.GetCountsAsync(cancellationToken);
+        while (counts.Warmup < expected && waiting.Elapsed < WarmupDrain)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+            counts = await subscribers.GetCountsAsync(cancellationToken);
+        }
+
+        return counts;
     }
 
     /// <summary>Describes the service's batch settings, which apply to <c>SubscribeAllBatched</c> clients only.</summary>
@@ -130,5 +154,9 @@ internal static class BenchmarkRun
     {
         var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown";
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, load average {load}");
+        var arrays = Environment.GetEnvironmentVariable(ArraysPerPartitionVariable);
+        Console.WriteLine(arrays is null
+            ? $"service's process: {ArraysPerPartitionVariable} unset, so the shared array pool keeps the runtime's default of 32 arrays per partition"
+            : $"service's process: {ArraysPerPartitionVariable}={arrays}, as docs/api.md advises for hundreds of dashboard connections");
     }
 }
