@@ -13,8 +13,11 @@ COPY --from=build /app ./
 # The image's built-in unprivileged user (uid 1654); the data folder is the only writable place.
 RUN mkdir -p /data && chown 1654:1654 /data
 USER 1654
+# The last setting gives the shared array pool room for the hub's sends to hundreds of dashboard
+# connections (docs/api.md); the runtime reads it from the environment only.
 ENV ASPNETCORE_URLS=http://+:8080 \
-    Storage__DataDirectory=/data
+    Storage__DataDirectory=/data \
+    DOTNET_SYSTEM_BUFFERS_SHAREDARRAYPOOL_MAXARRAYSPERPARTITION=4096
 EXPOSE 8080
 VOLUME ["/data"]
 ENTRYPOINT ["dotnet", "AgentApi.dll"]
