@@ -317,7 +317,10 @@ public sealed partial class LaneDispatcher : IAsyncDisposable
             LaneLog.GraceExpired(_logger, stillRunning, stillPending);
         }
 
-        await _shutdown.CancelAsync();
+        // Not awaited: the token is cancelled at once, but its callbacks run on a pool thread. One of
+        // them can be Npgsql's cancel request for a running item's query, which waits up to its
+        // connect timeout against a hung server, and the stop must not wait for that.
+        _ = _shutdown.CancelAsync();
 
         // Cancelled work records its outcome before it returns; that is bounded, not awaited forever.
         await _drained.Task.WaitAsync(CancelledWorkTimeout, _timeProvider).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

@@ -1082,6 +1082,44 @@ public sealed class LaneDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StopAsync_BlockingCancelCallback()
+    {
+        CreateDispatcher(limit: 1);
+        using var release = new ManualResetEventSlim();
+        var callbackRan = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var blocking = NewItem("blocking-cancel", body: (item, shutdownToken) =>
+        {
+            var waiting = WaitForShutdownAsync(item, shutdownToken);
+
+            // Blocks as Npgsql's cancel request for a query against a hung server does.
+            shutdownToken.Register(() =>
+            {
+                callbackRan.TrySetResult();
+                release.Wait();
+            });
+            return waiting;
+        });
+        Dispatcher.Schedule(blocking);
+        await blocking.Started.WaitAsync(TestTimeout);
+
+        try
+        {
+            var stop = Dispatcher.StopAsync();
+            _time.Advance(GracePeriod);
+            await callbackRan.Task.WaitAsync(TestTimeout);
+            Assert.True(blocking.ShutdownToken.IsCancellationRequested);
+
+            // The callback still blocks, and the stop returns after the wait for cancelled work.
+            _time.Advance(CancelledWorkTimeout);
+            await stop.WaitAsync(TestTimeout);
+        }
+        finally
+        {
+            release.Set();
+        }
+    }
+
+    [Fact]
     public async Task StopAsync_PendingOutcome_WaitsForIt()
     {
         CreateDispatcher(limit: 1);
