@@ -8,7 +8,9 @@ namespace AgentApi.Schedules;
 
 /// <summary>
 /// The Hangfire jobs of schedules: the recurring job of a cron schedule, and the scheduled job
-/// of a one-shot schedule. Each carries only the schedule id; the rows decide the rest.
+/// of a one-shot schedule. Each carries only the schedule id; the rows decide the rest. Their
+/// database calls take a <see cref="BackgroundCancellation"/> of Hangfire's shutdown token, which
+/// Hangfire cancels on the thread that handles the host's stop signal.
 /// </summary>
 public sealed class ScheduleRunJob(
     IDbContextFactory<AgentDbContext> dbFactory,
@@ -35,6 +37,20 @@ public sealed class ScheduleRunJob(
     /// </summary>
     [AutomaticRetry(Attempts = 3, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     public async Task RunSlotAsync(string scheduleId, PerformContext? context, CancellationToken cancellationToken)
+    {
+        using var stopping = new BackgroundCancellation(cancellationToken);
+        await RunSlotCoreAsync(scheduleId, context, stopping.Token);
+    }
+
+    /// <summary>Runs a one-shot schedule; a job replaced by a later change of the schedule does nothing.</summary>
+    [AutomaticRetry(Attempts = 3, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
+    public async Task RunOnceAsync(string scheduleId, PerformContext? context, CancellationToken cancellationToken)
+    {
+        using var stopping = new BackgroundCancellation(cancellationToken);
+        await RunOnceCoreAsync(scheduleId, context, stopping.Token);
+    }
+
+    private async Task RunSlotCoreAsync(string scheduleId, PerformContext? context, CancellationToken cancellationToken)
     {
         var schedule = await FindAsync(scheduleId, cancellationToken);
         if (schedule is not { Enabled: true, Cron: not null })
@@ -66,9 +82,7 @@ public sealed class ScheduleRunJob(
         await runner.RunSlotAsync(scheduleId, slot.Value, jobId, cancellationToken);
     }
 
-    /// <summary>Runs a one-shot schedule; a job replaced by a later change of the schedule does nothing.</summary>
-    [AutomaticRetry(Attempts = 3, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
-    public async Task RunOnceAsync(string scheduleId, PerformContext? context, CancellationToken cancellationToken)
+    private async Task RunOnceCoreAsync(string scheduleId, PerformContext? context, CancellationToken cancellationToken)
     {
         var jobId = context?.BackgroundJob.Id;
         var schedule = await FindAsync(scheduleId, cancellationToken);

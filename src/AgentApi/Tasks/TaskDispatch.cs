@@ -155,7 +155,8 @@ public sealed class TaskDispatch(
 
         try
         {
-            await HandBackQueuedAsync(cancellationToken);
+            using var stopping = new BackgroundCancellation(cancellationToken);
+            await HandBackQueuedAsync(stopping.Token);
         }
         catch (ObjectDisposedException)
         {
