@@ -181,6 +181,8 @@ public sealed class CrashTests(ITestOutputHelper output)
             ["Lanes:main:MaxConcurrent"] = "4",
             ["Dispatcher:ShutdownGracePeriod"] = "00:00:03",
             ["Models:Default:LatencyMs"] = "2000",
+            // Times in the log tail that a failure prints show which part of the stop was slow.
+            ["Logging:Console:TimestampFormat"] = "HH:mm:ss.fff ",
         };
 
         List<Guid> submitted = [];
