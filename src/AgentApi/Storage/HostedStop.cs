@@ -9,9 +9,12 @@ namespace AgentApi.Storage;
 /// </summary>
 internal static class HostedStop
 {
-    /// <summary>Cancels <paramref name="source"/> on a pool thread, so the caller does not wait for its callbacks.</summary>
+    /// <summary>
+    /// Cancels <paramref name="source"/> at once but runs its callbacks on a pool thread, so the
+    /// caller does not wait for them.
+    /// </summary>
     public static void CancelInBackground(CancellationTokenSource source) =>
-        _ = Task.Run(source.Cancel, CancellationToken.None);
+        _ = source.CancelAsync();
 
     /// <summary>
     /// Runs <paramref name="dispose"/> on a pool thread after a stop that timed out, because the
