@@ -6,10 +6,11 @@ namespace AgentApi.HubBenchmark;
 /// The fast path of <see cref="LeanReceivedEventFormatter"/>: reads one task event map from a
 /// contiguous span of MessagePack bytes, for the usual case where the event lies inside one pipe
 /// segment. It reads the map headers, string keys, integers, strings, nil, booleans, floats,
-/// binaries, extensions and nested maps and arrays up to <see cref="MaxDepth"/>, which covers every
-/// event that <c>TaskEventResponseFormatter</c> writes. On anything else, or on an event that runs
-/// past the span, it returns false, and the formatter reads the event with
-/// <c>MessagePackReader</c>, which then applies its own checks and errors.
+/// binaries, extensions and nested maps and arrays up to <see cref="MaxDepth"/>. That covers the
+/// events that <c>TaskEventResponseFormatter</c> writes, except maps, arrays and keys of more than
+/// 65,535 entries or bytes. On anything else, or on an event that runs past the span, it returns
+/// false, and the formatter reads the event with <c>MessagePackReader</c>, which then applies its
+/// own checks and errors.
 /// </summary>
 internal static class LeanEventSpanReader
 {
@@ -18,7 +19,7 @@ internal static class LeanEventSpanReader
 
     /// <summary>
     /// Reads the event map at the start of <paramref name="span"/>. On success
-    /// <paramref name="taskEvent"/> holds <c>data.index</c> and <c>data.sentAt</c> where they are
+    /// <paramref name="taskEvent"/> contains <c>data.index</c> and <c>data.sentAt</c> where they are
     /// integers, and <paramref name="length"/> is the event's length in bytes.
     /// </summary>
     public static bool TryRead(ReadOnlySpan<byte> span, out LeanReceivedEvent taskEvent, out int length)

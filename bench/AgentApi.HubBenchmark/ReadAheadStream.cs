@@ -135,7 +135,7 @@ internal sealed class ReadAheadStream(Stream inner, int bufferSize) : Stream
     {
         if (buffer.IsEmpty)
         {
-            // Wait for data without taking it, as the caller asked.
+            // Waits for data without taking it, as the caller requested.
             return await inner.ReadAsync(Memory<byte>.Empty, cancellationToken);
         }
 
