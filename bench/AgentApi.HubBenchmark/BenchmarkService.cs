@@ -87,9 +87,8 @@ internal sealed class BenchmarkService : WebApplicationFactory<Program>
         builder.ConfigureLogging(logging => logging.AddProvider(Warnings));
         builder.ConfigureTestServices(services =>
         {
-            services.AddSingleton<DefaultHubLifetimeManager<TaskHub>>();
             services.AddSingleton<TimedHubLifetimeManager>();
-            services.AddSingleton<HubLifetimeManager<TaskHub>>(provider => provider.GetRequiredService<TimedHubLifetimeManager>());
+            services.AddSingleton<TaskHubLifetimeManager>(provider => provider.GetRequiredService<TimedHubLifetimeManager>());
         });
     }
 

@@ -15,6 +15,7 @@ public sealed class DashboardBroadcaster(
     TaskEventBus bus,
     TaskHubSubscriptions subscriptions,
     IHubContext<TaskHub> hub,
+    TaskHubLifetimeManager hubConnections,
     LaneDispatcher lanes,
     IOptions<EventOptions> options,
     TimeProvider timeProvider,
@@ -25,6 +26,9 @@ public sealed class DashboardBroadcaster(
         SingleReader = true,
         FullMode = BoundedChannelFullMode.DropWrite,
     });
+
+    /// <summary>The most events that one write to a <c>SubscribeAll</c> connection carries.</summary>
+    internal const int MaxEventsPerWrite = 500;
 
     private long _dropped;
 
@@ -65,31 +69,45 @@ public sealed class DashboardBroadcaster(
     /// <summary>
     /// Sends each event to the <c>SubscribeAll</c> group and adds it to the batch for the
     /// <c>SubscribeAllBatched</c> group. One loop does both, so each group gets the events in the
-    /// order they were published.
+    /// order they were published. The events that queued up while one send was under way go out
+    /// together in the next, up to <see cref="MaxEventsPerWrite"/>. Each connection still receives
+    /// one <c>taskEvent</c> per event, but in one write. So the loop keeps up when the rate is high,
+    /// and adds no wait when it is low.
     /// </summary>
     private async Task BroadcastEventsAsync(TaskEventBatcher batcher, CancellationToken stoppingToken)
     {
-        var group = hub.Clients.Group(TaskHub.AllGroup);
+        var reader = _events.Reader;
+        var pending = new List<TaskEventResponse>();
         try
         {
-            await foreach (var taskEvent in _events.Reader.ReadAllAsync(stoppingToken))
+            while (await reader.WaitToReadAsync(stoppingToken))
             {
-                var response = TaskEventResponse.From(taskEvent);
-                if (subscriptions.AllCount > 0)
+                while (pending.Count < MaxEventsPerWrite && reader.TryRead(out var taskEvent))
+                {
+                    var response = TaskEventResponse.From(taskEvent);
+                    if (subscriptions.AllCount > 0)
+                    {
+                        pending.Add(response);
+                    }
+
+                    if (subscriptions.AllBatchedCount > 0 && batcher.Add(response))
+                    {
+                        await batcher.SendAsync(stoppingToken);
+                    }
+                }
+
+                if (pending.Count > 0)
                 {
                     try
                     {
-                        await group.SendAsync(TaskHub.TaskEventMethod, response, stoppingToken);
+                        await hubConnections.SendEventsToAllAsync(pending, stoppingToken);
                     }
                     catch (Exception exception) when (exception is not OperationCanceledException)
                     {
                         EventsLog.BroadcastFailed(logger, exception);
                     }
-                }
 
-                if (subscriptions.AllBatchedCount > 0 && batcher.Add(response))
-                {
-                    await batcher.SendAsync(stoppingToken);
+                    pending.Clear();
                 }
 
                 if (Interlocked.Exchange(ref _dropped, 0) is > 0 and var dropped)

@@ -30,6 +30,8 @@ public static class EventExtensions
         services.AddSingleton<TaskEventBus>();
         services.AddSingleton<TaskEventFeed>();
         services.AddSingleton<TaskHubSubscriptions>();
+        services.AddSingleton<TaskHubLifetimeManager>();
+        services.AddSingleton<HubLifetimeManager<TaskHub>>(provider => provider.GetRequiredService<TaskHubLifetimeManager>());
         services.AddHostedService<DashboardBroadcaster>();
 
         var relayEnabled = configuration.GetValue($"{EventOptions.SectionName}:{nameof(EventOptions.RelayEnabled)}", true);

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace AgentApi.Tests.Events;
@@ -146,6 +147,67 @@ public sealed class TaskHubBatchedTests
     }
 
     [Fact]
+    public async Task SubscribeAll_BurstDuringSend_SharesWrites()
+    {
+        var manager = new GatedLifetimeManager();
+        await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync(configureServices: services =>
+            services.AddSingleton<TaskHubLifetimeManager>(manager));
+        await using var json = await HubClient.ConnectAsync(factory);
+        await using var messagePack = await MessagePackHubClient<MessagePackTaskEvent, MessagePackLane>.ConnectAsync(factory);
+        await json.SubscribeAllAsync();
+        await messagePack.SubscribeAllAsync();
+        var events = SyntheticEvents(tasks: 4, count: 1_201);
+        var bus = factory.Services.GetRequiredService<TaskEventBus>();
+
+        // The first event's send waits at the gate, so the other 1,200 queue up behind it.
+        bus.Publish(events[..1]);
+        await manager.FirstSendStarted.WaitAsync(TestTimeouts.Request);
+        foreach (var chunk in events.Skip(1).Chunk(100))
+        {
+            bus.Publish(chunk);
+        }
+
+        manager.OpenGate();
+        var fromJson = await ReadEventsAsync(json, events.Count);
+        var fromMessagePack = await messagePack.ReadEventsAsync(events.Count, batched: false);
+
+        var expected = events.Select(e => (e.TaskId, e.Sequence)).ToList();
+        Assert.Equal(expected, fromJson.Select(e => (e.TaskId, e.Sequence)));
+        Assert.Equal(expected, fromMessagePack.Select(e => (e.TaskId, e.Sequence)));
+        Assert.Equal([1, DashboardBroadcaster.MaxEventsPerWrite, DashboardBroadcaster.MaxEventsPerWrite, 200], manager.SendSizes);
+        await Task.Delay(200);
+        Assert.Empty(json.Drain());
+        Assert.Equal(0, messagePack.CountUnread());
+    }
+
+    [Fact]
+    public async Task SubscribeAll_ClientLeaves_OthersStillReceive()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync();
+        var manager = factory.Services.GetRequiredService<TaskHubLifetimeManager>();
+        await using var staying = await HubClient.ConnectAsync(factory);
+        var leaving = await HubClient.ConnectAsync(factory);
+        await staying.SubscribeAllAsync();
+        await leaving.SubscribeAllAsync();
+        Assert.Equal(2, manager.AllEventsConnectionCount);
+
+        await leaving.DisposeAsync();
+        var left = Stopwatch.StartNew();
+        while (manager.AllEventsConnectionCount > 1 && left.Elapsed < TestTimeouts.Request)
+        {
+            await Task.Delay(20);
+        }
+
+        var events = SyntheticEvents(tasks: 2, count: 50);
+        factory.Services.GetRequiredService<TaskEventBus>().Publish(events);
+        var received = await ReadEventsAsync(staying, events.Count);
+
+        Assert.Equal(1, manager.AllEventsConnectionCount);
+        Assert.Equal(events.Select(e => (e.TaskId, e.Sequence)), received.Select(e => (e.TaskId, e.Sequence)));
+        Assert.DoesNotContain(factory.Logs.Entries, entry => entry.Level >= LogLevel.Warning && entry.Category.StartsWith("AgentApi", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Connect_WithoutKeyOrReadScope_IsRejected()
     {
         await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync();
@@ -209,6 +271,17 @@ public sealed class TaskHubBatchedTests
         Assert.Contains(expectedMessage, exception.Message, StringComparison.Ordinal);
     }
 
+    private static async Task<List<TaskEventDto>> ReadEventsAsync(HubClient client, int count)
+    {
+        var received = new List<TaskEventDto>(count);
+        for (var i = 0; i < count; i++)
+        {
+            received.Add(await client.NextEventAsync());
+        }
+
+        return received;
+    }
+
     /// <summary>
     /// Creates <paramref name="count"/> <c>progress</c> events spread over new task ids in turn,
     /// each task's sequences from 1, for <see cref="TaskEventBus.Publish"/> without storing them.
@@ -226,5 +299,40 @@ public sealed class TaskHubBatchedTests
             Timestamp = timestamp,
             DataJson = string.Create(CultureInfo.InvariantCulture, $$"""{"index":{{index}},"note":"synthetic"}"""),
         }).ToList();
+    }
+
+    /// <summary>Holds the first <c>SubscribeAll</c> send until the test opens the gate, and records how many events each send carried.</summary>
+    private sealed class GatedLifetimeManager() : TaskHubLifetimeManager(NullLogger<DefaultHubLifetimeManager<TaskHub>>.Instance)
+    {
+        private readonly TaskCompletionSource _firstSendStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly List<int> _sendSizes = [];
+
+        public Task FirstSendStarted => _firstSendStarted.Task;
+
+        public List<int> SendSizes
+        {
+            get
+            {
+                lock (_sendSizes)
+                {
+                    return [.. _sendSizes];
+                }
+            }
+        }
+
+        public void OpenGate() => _gate.TrySetResult();
+
+        public override async Task SendEventsToAllAsync(IReadOnlyList<TaskEventResponse> events, CancellationToken cancellationToken)
+        {
+            lock (_sendSizes)
+            {
+                _sendSizes.Add(events.Count);
+            }
+
+            _firstSendStarted.TrySetResult();
+            await _gate.Task.WaitAsync(cancellationToken);
+            await base.SendEventsToAllAsync(events, cancellationToken);
+        }
     }
 }

@@ -64,11 +64,12 @@ public sealed class AgentApiFactory : WebApplicationFactory<Program>
     /// </summary>
     public static async Task<AgentApiFactory> StartPostgresOnKestrelAsync(
         string? connectionString = null,
-        IDictionary<string, string?>? settings = null)
+        IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         var all = DefaultSettings(settings);
         all["ConnectionStrings:Postgres"] = connectionString ?? await PostgresServer.CreateDatabaseAsync();
-        var factory = new AgentApiFactory(all, dataDirectory: null, configureServices: null);
+        var factory = new AgentApiFactory(all, dataDirectory: null, configureServices);
         factory.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
         factory.StartServer();
         factory.ClientOptions.BaseAddress = factory.ServerAddress;
