@@ -21,7 +21,9 @@ internal sealed record BenchmarkOptions
           --max-batch-size N   with --batched: Events:MaxBatchSize, events (default: the service's, 500)
           --protocol P         the clients' hub protocol: json or messagepack (default json)
           --client K           how the clients bind each event: full binds every field, lean reads
-                               only data.index and data.sentAt (default full)
+                               only data.index and data.sentAt, parser reads those two where the
+                               protocol parses each taskEvent message and calls no handler
+                               (messagepack, per event only; default full)
           --tuned-clients      run the client process with a 64 MiB gen0 budget, 4096 arrays per
                                ArrayPool partition and a 64 KB read buffer per connection, so that
                                it spends less of the shared CPU
@@ -132,6 +134,11 @@ internal sealed record BenchmarkOptions
             throw new ArgumentException("Options '--flush-interval' and '--max-batch-size' apply to batched delivery only; add '--batched'.");
         }
 
+        if (options.Client == ClientKind.Parser && (options.Batched || options.Protocol != ClientProtocol.MessagePack))
+        {
+            throw new ArgumentException("Option '--client parser' reads single taskEvent messages over MessagePack; add '--protocol messagepack' and remove '--batched'.");
+        }
+
         if (options.TunedClients && options.ClientsInProcess)
         {
             throw new ArgumentException("Option '--tuned-clients' applies to the client process only; remove '--in-process'.");
@@ -150,15 +157,21 @@ internal sealed record BenchmarkOptions
 
     public static string ProtocolName(ClientProtocol protocol) => protocol == ClientProtocol.MessagePack ? "messagepack" : "json";
 
-    /// <summary>Parses <c>full</c> or <c>lean</c>, the names <see cref="ClientName"/> returns.</summary>
+    /// <summary>Parses <c>full</c>, <c>lean</c> or <c>parser</c>, the names <see cref="ClientName"/> returns.</summary>
     public static ClientKind ParseClient(string value) => value switch
     {
         "full" => ClientKind.Full,
         "lean" => ClientKind.Lean,
-        _ => throw new ArgumentException($"Option '--client' has the invalid value '{value}'. Use full or lean."),
+        "parser" => ClientKind.Parser,
+        _ => throw new ArgumentException($"Option '--client' has the invalid value '{value}'. Use full, lean or parser."),
     };
 
-    public static string ClientName(ClientKind client) => client == ClientKind.Lean ? "lean" : "full";
+    public static string ClientName(ClientKind client) => client switch
+    {
+        ClientKind.Lean => "lean",
+        ClientKind.Parser => "parser",
+        _ => "full",
+    };
 
     private static int ParseNonNegative(string name, string value)
     {
@@ -196,4 +209,11 @@ internal enum ClientKind
 
     /// <summary>Only <c>data.index</c> and <c>data.sentAt</c>, into <see cref="LeanReceivedEvent"/>.</summary>
     Lean,
+
+    /// <summary>
+    /// The same two values, read by <see cref="ParsingHubProtocol"/> as each <c>taskEvent</c>
+    /// message is parsed, with no handler call: what the service delivers, without the client's
+    /// dispatch per invocation.
+    /// </summary>
+    Parser,
 }

@@ -11,7 +11,7 @@ namespace AgentApi.HubBenchmark;
 /// </summary>
 internal static class SubscriberHost
 {
-    /// <summary>The first argument that starts this role: <c>subscribers HUB_URL CLIENTS EVENTS per-event|batched json|messagepack full|lean</c>.</summary>
+    /// <summary>The first argument that starts this role: <c>subscribers HUB_URL CLIENTS EVENTS per-event|batched json|messagepack full|lean|parser</c>.</summary>
     public const string Command = "subscribers";
 
     public const string PerEventMode = "per-event";
@@ -31,9 +31,9 @@ internal static class SubscriberHost
         if (args.Count != 6
             || args[3] is not (PerEventMode or BatchedMode)
             || args[4] is not ("json" or "messagepack")
-            || args[5] is not ("full" or "lean"))
+            || args[5] is not ("full" or "lean" or "parser"))
         {
-            await Console.Error.WriteLineAsync($"Usage: {Command} HUB_URL CLIENTS EVENTS {PerEventMode}|{BatchedMode} json|messagepack full|lean (started by the benchmark, not by hand).");
+            await Console.Error.WriteLineAsync($"Usage: {Command} HUB_URL CLIENTS EVENTS {PerEventMode}|{BatchedMode} json|messagepack full|lean|parser (started by the benchmark, not by hand).");
             return 2;
         }
 

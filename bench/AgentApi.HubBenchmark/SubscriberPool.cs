@@ -6,16 +6,17 @@ using HdrHistogram;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Http.Connections.Client;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentApi.HubBenchmark;
 
 /// <summary>
 /// SignalR clients of the hub over WebSockets, each subscribed with <c>SubscribeAll</c>, or with
-/// <c>SubscribeAllBatched</c> when the pool is batched, each binding events in full or lean
-/// (<see cref="ClientKind"/>). Each one keeps a bit per measured event, so that it can count
+/// <c>SubscribeAllBatched</c> when the pool is batched, each reading events in one of the ways of
+/// <see cref="ClientKind"/>. Each one keeps a bit per measured event, so that it can count
 /// distinct, duplicate and reordered events, and records each event's latency in a histogram of
-/// the thread that ran its handler.
+/// the thread that ran its handler, or that parsed it with <c>--client parser</c>.
 /// </summary>
 internal sealed class SubscriberPool : ISubscribers
 {
@@ -174,10 +175,16 @@ internal sealed class SubscriberPool : ISubscribers
                 // The service's own options, for their DateTimeOffset formatter: the hub sends
                 // timestamps as the MessagePack timestamp extension. The lean options add the
                 // lean formatter to them.
-                var serializerOptions = client == ClientKind.Lean
-                    ? LeanReceivedEventFormatter.SerializerOptions
-                    : HubMessagePack.SerializerOptions;
+                var serializerOptions = client == ClientKind.Full
+                    ? HubMessagePack.SerializerOptions
+                    : LeanReceivedEventFormatter.SerializerOptions;
                 builder.AddMessagePackProtocol(options => options.SerializerOptions = serializerOptions);
+                if (client == ClientKind.Parser)
+                {
+                    builder.Services.AddSingleton<IHubProtocol>(provider => new ParsingHubProtocol(
+                        ActivatorUtilities.CreateInstance<MessagePackHubProtocol>(provider),
+                        (taskEvent, now) => Record(taskEvent.Index, taskEvent.SentAt, now, _pool._latency.Value!)));
+                }
             }
             else
             {
@@ -209,6 +216,9 @@ internal sealed class SubscriberPool : ISubscribers
                     break;
                 case (true, ClientKind.Full):
                     Connection.On<ReceivedEvent[]>("taskEvents", OnTaskEvents);
+                    break;
+                case (false, ClientKind.Parser):
+                    // ParsingHubProtocol records the events; an event it cannot read stays unbound and counts as missing.
                     break;
                 case (false, ClientKind.Lean):
                     Connection.On<LeanReceivedEvent>("taskEvent", taskEvent => Record(taskEvent.Index, taskEvent.SentAt, Stopwatch.GetTimestamp(), _pool._latency.Value!));
