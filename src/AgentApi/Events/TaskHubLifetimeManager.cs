@@ -80,7 +80,8 @@ public class TaskHubLifetimeManager(ILogger<DefaultHubLifetimeManager<TaskHub>> 
         var serialized = new List<SerializedMessage>(2);
         List<Task>? pending = null;
         SerializedHubMessage? message = null;
-        foreach (var connection in _allGroup.Values)
+        // Enumerating the dictionary takes no lock and copies nothing, unlike its Values property.
+        foreach (var (_, connection) in _allGroup)
         {
             if (message is null || !Serialized(serialized, connection.Protocol.Name))
             {
