@@ -129,6 +129,22 @@ public sealed class ProcessAgentTests(ProcessAgentTests.ServiceFixture fixture) 
     }
 
     [Fact]
+    public async Task TaskPage_ProcessResult_NamesAgentNotModel()
+    {
+        var task = await RunAsync(new { agent = "echo-argument", input = "for the page" });
+        var modelTask = await RunAsync(new { agent = "general-purpose", input = "for the page" });
+        using var client = fixture.Factory.CreateAuthenticatedClient();
+
+        var page = await client.GetStringAsync($"/tasks/{task.Id}").WaitAsync(TestTimeouts.Request);
+        var modelPage = await client.GetStringAsync($"/tasks/{modelTask.Id}").WaitAsync(TestTimeouts.Request);
+
+        Assert.Equal("succeeded", task.Status);
+        Assert.Contains("Result from agent <strong>echo-argument</strong>, which reported no model and no token counts.", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("Result from model", page, StringComparison.Ordinal);
+        Assert.Matches(@"Result from model <strong>[^<]+</strong>,\s+\d+ input and \d+ output tokens\.", modelPage);
+    }
+
+    [Fact]
     public async Task FailingProgram_ExitCode3_FailsWithStandardErrorTail()
     {
         var task = await RunAsync(new { agent = "failing", input = "x" });
