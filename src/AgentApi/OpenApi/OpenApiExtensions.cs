@@ -1,4 +1,5 @@
 using AgentApi.Security;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.OpenApi;
 
@@ -7,6 +8,33 @@ namespace AgentApi.OpenApi;
 public static class OpenApiExtensions
 {
     private const string SchemeId = "ApiKey";
+
+    /// <summary>Where Swagger UI fetches the antiforgery token for the signed-in caller.</summary>
+    public const string AntiforgeryTokenPath = "/swagger/antiforgery-token";
+
+    /// <summary>
+    /// Swagger UI's request interceptor: before a call that changes something, it fetches an
+    /// antiforgery token, relative to the page, and sends it in the header that the service checks.
+    /// </summary>
+    private const string RequestInterceptor = """
+        (request) => {
+          const method = (request.method || "GET").toUpperCase();
+          if (method === "GET" || method === "HEAD" || method === "OPTIONS") {
+            return request;
+          }
+
+          return fetch("antiforgery-token", { credentials: "same-origin", cache: "no-store" })
+            .then(response => response.ok ? response.json() : null)
+            .then(body => {
+              if (body && body.token) {
+                request.headers["RequestVerificationToken"] = body.token;
+              }
+
+              return request;
+            });
+        }
+        """;
+
 
     /// <summary>Registers the OpenAPI document for everything under <c>/api</c>, with the API key as its security scheme.</summary>
     public static IServiceCollection AddOpenApiDocument(this IServiceCollection services)
@@ -20,6 +48,7 @@ public static class OpenApiExtensions
                 Version = "v1",
                 Description = "Submit agent tasks, follow their progress and read their results.",
             });
+            options.SchemaFilter<SubmitTaskExampleFilter>();
             options.DocInclusionPredicate((_, description) =>
                 description.RelativePath?.StartsWith("api/", StringComparison.Ordinal) == true);
             options.AddSecurityDefinition(SchemeId, new OpenApiSecurityScheme
@@ -37,7 +66,12 @@ public static class OpenApiExtensions
         return services;
     }
 
-    /// <summary>Serves the document and Swagger UI at <c>/swagger</c> to signed-in callers only.</summary>
+    /// <summary>
+    /// Serves the document and Swagger UI at <c>/swagger</c> to signed-in callers only. A caller
+    /// signed in with the dashboard cookie must send an antiforgery token with each API call that
+    /// changes something, so Swagger UI fetches one from <see cref="AntiforgeryTokenPath"/> before
+    /// such a call. A caller who pressed Authorize sends the key, which needs no token.
+    /// </summary>
     public static IApplicationBuilder UseOpenApiDocument(this IApplicationBuilder app)
     {
         app.UseWhen(
@@ -50,6 +84,15 @@ public static class OpenApiExtensions
                     return;
                 }
 
+                if (context.Request.Path == AntiforgeryTokenPath && HttpMethods.IsGet(context.Request.Method))
+                {
+                    // Other origins cannot read this response with the cookie: CORS, where configured, allows no credentials.
+                    var tokens = context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context);
+                    context.Response.Headers.CacheControl = "no-store";
+                    await context.Response.WriteAsJsonAsync(new AntiforgeryTokenResponse(tokens.RequestToken));
+                    return;
+                }
+
                 await next(context);
             }));
 
@@ -58,7 +101,11 @@ public static class OpenApiExtensions
         {
             options.DocumentTitle = "AgentApi · Swagger UI";
             options.SwaggerEndpoint("/swagger/v1/swagger.json", "AgentApi v1");
+            options.UseRequestInterceptor(RequestInterceptor);
         });
         return app;
     }
 }
+
+/// <summary>The body of <c>GET /swagger/antiforgery-token</c>.</summary>
+public sealed record AntiforgeryTokenResponse(string? Token);

@@ -81,15 +81,16 @@ public static class SecurityExtensions
         policy.RequireAuthenticatedUser().RequireClaim(ApiKeyScopes.ClaimType, scope, ApiKeyScopes.Admin);
 
     /// <summary>
-    /// Browsers asking for a page are sent to the login form; API, hub and OpenAPI document
-    /// requests get a problem details response instead of a redirect.
+    /// Browsers asking for a page are sent to the login form; API, hub, OpenAPI document and
+    /// Swagger UI token requests get a problem details response instead of a redirect.
     /// </summary>
     private static async Task ChallengeMachineClientsAsync(RedirectContext<CookieAuthenticationOptions> context, int statusCode)
     {
         var path = context.Request.Path;
         var isPage = !path.StartsWithSegments("/api")
             && !path.StartsWithSegments("/hubs")
-            && !path.StartsWithSegments("/swagger/v1");
+            && !path.StartsWithSegments("/swagger/v1")
+            && path != OpenApi.OpenApiExtensions.AntiforgeryTokenPath;
         if (isPage)
         {
             context.Response.Redirect(context.RedirectUri);

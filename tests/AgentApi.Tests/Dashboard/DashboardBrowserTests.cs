@@ -126,6 +126,26 @@ public sealed partial class DashboardBrowserTests(BrowserFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task SwaggerUi_TryItOut_SubmitsExample()
+    {
+        await using var session = await fixture.SignInAsync();
+        var page = session.Page;
+        await page.GotoAsync("/swagger/index.html");
+        var operation = page.Locator("#operations-Tasks-post_api_tasks");
+
+        await operation.Locator(".opblock-summary").ClickAsync();
+        await operation.GetByRole(AriaRole.Button, new() { Name = "Try it out" }).ClickAsync();
+        await operation.GetByRole(AriaRole.Button, new() { Name = "Execute" }).ClickAsync();
+
+        var status = operation.Locator(".live-responses-table tr.response td.response-col_status");
+        await Expect(status).ToHaveTextAsync("202", LongWait);
+        var body = await operation.Locator(".live-responses-table tr.response td.response-col_description pre").First.TextContentAsync();
+        Assert.Contains("\"agent\": \"general-purpose\"", body, StringComparison.Ordinal);
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("swagger-try-it-out.png"), FullPage = true });
+        Assert.True(session.ScriptErrors.Count == 0, string.Join(Environment.NewLine, session.ScriptErrors));
+    }
+
+    [Fact]
     public async Task SystemPage_SignedIn_ShowsResources()
     {
         await using var session = await fixture.SignInAsync();

@@ -18,6 +18,7 @@ public sealed partial class AuthenticationTests(PostgresAppFixture fixture) : IC
     [InlineData("GET", "/api/tasks")]
     [InlineData("POST", "/api/tasks")]
     [InlineData("GET", "/swagger/v1/swagger.json")]
+    [InlineData("GET", "/swagger/antiforgery-token")]
     public async Task ApiEndpoint_NoKey_Returns401Problem(string method, string path)
     {
         using var client = Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
