@@ -109,10 +109,11 @@ public sealed class TaskEventFeed(TaskStore store, TaskEventBus bus)
     /// <summary>Buffers live events for one reader; a full buffer or a resync becomes one "read the store" signal.</summary>
     private sealed class Sink : ITaskEventSink
     {
+        // Wait, not DropWrite: with DropWrite a full channel drops the event and TryWrite still returns true.
         private readonly Channel<TaskEvent> _events = Channel.CreateBounded<TaskEvent>(new BoundedChannelOptions(LiveBufferSize)
         {
             SingleReader = true,
-            FullMode = BoundedChannelFullMode.DropWrite,
+            FullMode = BoundedChannelFullMode.Wait,
         });
 
         private int _missed;

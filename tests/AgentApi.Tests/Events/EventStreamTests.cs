@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
+using AgentApi.Events;
+using AgentApi.Tasks;
 using AgentApi.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentApi.Tests.Events;
 
@@ -54,6 +57,51 @@ public sealed class EventStreamTests
         Assert.Equal(["queued", "started"], items.Take(2).Select(item => item.EventType));
         Assert.Contains("cancel_requested", items.Select(item => item.EventType));
         Assert.Equal("cancelled", items[^1].EventType);
+    }
+
+    [Fact]
+    public async Task Feed_LiveBufferOverflows_ReadsStoreWithoutGap()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresAsync(settings: new Dictionary<string, string?>
+        {
+            ["Models:Default:LatencyMs"] = "600000",
+        });
+        using var client = factory.CreateAuthenticatedClient();
+        var taskId = await factory.SubmitAsync(client, new { agent = "general-purpose", input = "wait" });
+        await AgentApiFactory.WaitForTaskAsync(client, taskId, task => task.Status == "running");
+        var store = factory.Services.GetRequiredService<TaskStore>();
+        var startedAt = (await store.GetEventsAsync(taskId, 0, 100, CancellationToken.None))[^1].Sequence;
+        await using var stream = factory.Services.GetRequiredService<TaskEventFeed>()
+            .StreamAsync(taskId, startedAt, CancellationToken.None)
+            .GetAsyncEnumerator();
+
+        // The first read waits for a live event; until the next one, nothing empties the buffer.
+        var first = stream.MoveNextAsync();
+        var added = TaskEventFeed.LiveBufferSize + 200;
+        for (var step = 0; step < added; step++)
+        {
+            var current = step;
+            await store.UpdateAsync(taskId, (_, events) =>
+            {
+                events.Add(TaskEventTypes.Progress, new { step = current });
+                return true;
+            }, CancellationToken.None);
+        }
+
+        var cancel = await client.PostAsync($"/api/tasks/{taskId}/cancel", null).WaitAsync(TestTimeouts.Request);
+        await AgentApiFactory.WaitForTaskAsync(client, taskId, task => task.Status == "cancelled");
+        List<TaskEvent> received = [];
+        Assert.True(await first.AsTask().WaitAsync(TestTimeouts.Request));
+        received.Add(stream.Current);
+        while (await stream.MoveNextAsync().AsTask().WaitAsync(TestTimeouts.Request))
+        {
+            received.Add(stream.Current);
+        }
+
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        Assert.Equal(Enumerable.Range((int)startedAt + 1, received.Count).Select(sequence => (long)sequence), received.Select(e => e.Sequence));
+        Assert.Equal(added, received.Count(e => e.Type == TaskEventTypes.Progress));
+        Assert.Equal("cancelled", received[^1].Type);
     }
 
     [Fact]
