@@ -21,10 +21,12 @@ public sealed class DashboardBroadcaster(
     TimeProvider timeProvider,
     ILogger<DashboardBroadcaster> logger) : BackgroundService, ITaskEventSink
 {
+    // Wait, not DropWrite: with DropWrite a full channel drops the event and TryWrite still returns
+    // true, so the drop could not be counted. OnEvent calls only TryWrite, which does not wait.
     private readonly Channel<TaskEvent> _events = Channel.CreateBounded<TaskEvent>(new BoundedChannelOptions(options.Value.BroadcastBufferSize)
     {
         SingleReader = true,
-        FullMode = BoundedChannelFullMode.DropWrite,
+        FullMode = BoundedChannelFullMode.Wait,
     });
 
     /// <summary>The most events that one write to a <c>SubscribeAll</c> connection carries.</summary>

@@ -181,6 +181,32 @@ public sealed class TaskHubBatchedTests
     }
 
     [Fact]
+    public async Task SubscribeAll_BufferFull_DropsAndLogsCount()
+    {
+        var manager = new GatedLifetimeManager();
+        await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync(
+            settings: new Dictionary<string, string?> { ["Events:BroadcastBufferSize"] = "10" },
+            configureServices: services => services.AddSingleton<TaskHubLifetimeManager>(manager));
+        await using var client = await HubClient.ConnectAsync(factory);
+        await client.SubscribeAllAsync();
+        var events = SyntheticEvents(tasks: 2, count: 101);
+        var bus = factory.Services.GetRequiredService<TaskEventBus>();
+
+        // The first event's send waits at the gate: 10 more fit in the buffer, and 90 are dropped.
+        bus.Publish(events[..1]);
+        await manager.FirstSendStarted.WaitAsync(TestTimeouts.Request);
+        bus.Publish(events[1..]);
+        manager.OpenGate();
+        var received = await ReadEventsAsync(client, 11);
+
+        Assert.Equal(events.Take(11).Select(e => (e.TaskId, e.Sequence)), received.Select(e => (e.TaskId, e.Sequence)));
+        var warning = Assert.Single(factory.Logs.Entries, entry => entry.EventId.Id == 8002);
+        Assert.Contains("fell behind by 10 events and dropped 90 events", warning.Message, StringComparison.Ordinal);
+        await Task.Delay(200);
+        Assert.Empty(client.Drain());
+    }
+
+    [Fact]
     public async Task SubscribeAll_ClientLeaves_OthersStillReceive()
     {
         await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync();
