@@ -24,7 +24,7 @@ internal static class BenchmarkReport
 
         Console.WriteLine();
         var timing = service.Timing;
-        Console.WriteLine($"mode        {options.SubscribeMethod}: {timing.MeasuredSends:N0} group sends started with {timing.MeasuredEventsSent:N0} measured events, {Average(timing.MeasuredEventsSent, timing.MeasuredSends)} events each");
+        Console.WriteLine($"mode        {options.SubscribeMethod}: {timing.MeasuredSends:N0} sends started with {timing.MeasuredEventsSent:N0} measured events, {Average(timing.MeasuredEventsSent, timing.MeasuredSends)} events each");
         PrintDelivery(service, published, received, deliveryTime, deliveredPerSecond);
         PrintCosts(options, service, received, serviceUsage, cpuPressure);
 
@@ -51,8 +51,7 @@ internal static class BenchmarkReport
         Console.WriteLine($"latency ms  p50 {latency.P50:F1}, p95 {latency.P95:F1}, p99 {latency.P99:F1}, p99.9 {latency.P999:F1}, max {latency.Max:F1}, mean {latency.Mean:F1}");
 
         var started = service.Timing.SendStarted;
-        var written = service.Timing.Written;
-        Console.WriteLine($"server ms   group send started p50 {started.P50:F1}, p99 {started.P99:F1}, max {started.Max:F1}; accepted by every connection's pipe p50 {written.P50:F1}, p99 {written.P99:F1}, max {written.Max:F1}");
+        Console.WriteLine($"server ms   send to the connections started p50 {started.P50:F1}, p99 {started.P99:F1}, max {started.Max:F1}");
     }
 
     private static void PrintCosts(
@@ -68,11 +67,11 @@ internal static class BenchmarkReport
             PrintUsage("clients", received.Resources);
         }
 
-        var writtenDeliveries = service.Timing.DeliveriesWritten;
+        var handedOver = service.Timing.DeliveriesHandedOver;
         var clients = options.ClientsInProcess
             ? "the clients ran in the same process"
             : $"the clients used {Microseconds(received.Resources.CpuSeconds, received.Received)} µs of CPU per delivery received";
-        Console.WriteLine($"per delivery the service wrote {writtenDeliveries:N0} deliveries to connection pipes, {Microseconds(serviceUsage.CpuSeconds, writtenDeliveries)} µs of its CPU each; {clients}");
+        Console.WriteLine($"per delivery the service handed {handedOver:N0} deliveries to connections, {Microseconds(serviceUsage.CpuSeconds, handedOver)} µs of its CPU each; {clients}");
 
         if (cpuPressure is { } stalled)
         {

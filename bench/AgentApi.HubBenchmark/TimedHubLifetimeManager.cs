@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using AgentApi.Events;
@@ -6,40 +5,37 @@ using AgentApi.Tasks;
 using HdrHistogram;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace AgentApi.HubBenchmark;
 
 /// <summary>
 /// The service's <see cref="TaskHubLifetimeManager"/>, timing the server's part of each measured
-/// event's delivery: how long after its publish the broadcast handed it to the send, and how long
-/// after its publish every connection's output pipe had accepted it. What remains of the clients'
-/// latency is spent in sockets and in the clients. An event sent in a <c>taskEvents</c> batch is
-/// timed by its batch's group send, and one sent to <c>SubscribeAll</c> connections by the write
-/// that carried it.
+/// event's delivery: how long after its publish the broadcast handed it to the connections. What
+/// remains of the clients' latency is spent in the connections' queues, in sockets and in the
+/// clients. An event sent in a <c>taskEvents</c> batch is timed by its batch.
 /// </summary>
-internal sealed class TimedHubLifetimeManager(ILogger<DefaultHubLifetimeManager<TaskHub>> logger) : TaskHubLifetimeManager(logger)
+internal sealed class TimedHubLifetimeManager(
+    ILogger<DefaultHubLifetimeManager<TaskHub>> logger,
+    ILogger<TaskHubLifetimeManager> outboxLogger,
+    IOptions<EventOptions> options,
+    TimeProvider timeProvider) : TaskHubLifetimeManager(logger, outboxLogger, options, timeProvider)
 {
     private const long MaxMicroseconds = 600_000_000;
 
     private readonly Lock _sync = new();
-    private readonly ConcurrentDictionary<string, int> _groupSizes = new(StringComparer.Ordinal);
-    private long _deliveriesWritten;
+    private long _deliveriesHandedOver;
     private long _measuredSends;
     private long _measuredEventsSent;
     private readonly LongHistogram _started = new(MaxMicroseconds, numberOfSignificantValueDigits: 3);
-    private readonly LongHistogram _written = new(MaxMicroseconds, numberOfSignificantValueDigits: 3);
 
-    /// <summary>
-    /// Measured events times the number of connections they were sent to, counted once every
-    /// connection's pipe had accepted them. Group sizes count joins only, which is exact while no
-    /// client leaves during the run.
-    /// </summary>
-    public long DeliveriesWritten => Interlocked.Read(ref _deliveriesWritten);
+    /// <summary>Measured events times the number of connections they were handed to, in either mode.</summary>
+    public long DeliveriesHandedOver => Interlocked.Read(ref _deliveriesHandedOver);
 
     /// <summary>Sends that carried at least one measured event: one per batch, or one per write to every <c>SubscribeAll</c> connection.</summary>
     public long MeasuredSends => Interlocked.Read(ref _measuredSends);
 
-    /// <summary>Measured events in those sends, counted when each send started.</summary>
+    /// <summary>Measured events in those sends.</summary>
     public long MeasuredEventsSent => Interlocked.Read(ref _measuredEventsSent);
 
     /// <summary>From the publish call to the start of the send, in milliseconds.</summary>
@@ -54,79 +50,46 @@ internal sealed class TimedHubLifetimeManager(ILogger<DefaultHubLifetimeManager<
         }
     }
 
-    /// <summary>From the publish call until every connection's pipe had accepted the event, in milliseconds.</summary>
-    public LatencySummary Written
+    public override Task SendEventsToAllAsync(IReadOnlyList<TaskEventResponse> events, CancellationToken cancellationToken)
     {
-        get
+        Record(events, AllEventsConnectionCount);
+        return base.SendEventsToAllAsync(events, cancellationToken);
+    }
+
+    public override Task SendBatchToAllAsync(IReadOnlyList<TaskEventResponse> batch, CancellationToken cancellationToken)
+    {
+        Record(batch, AllBatchedConnectionCount);
+        return base.SendBatchToAllAsync(batch, cancellationToken);
+    }
+
+    private void Record(IReadOnlyList<TaskEventResponse> events, int connections)
+    {
+        var published = MeasuredSentAts(events);
+        if (published.Count == 0)
         {
-            lock (_sync)
+            return;
+        }
+
+        Interlocked.Increment(ref _measuredSends);
+        Interlocked.Add(ref _measuredEventsSent, published.Count);
+        Interlocked.Add(ref _deliveriesHandedOver, (long)published.Count * connections);
+        lock (_sync)
+        {
+            foreach (var sentAt in published)
             {
-                return LatencySummary.From(_written);
+                var microseconds = Stopwatch.GetElapsedTime(sentAt).Ticks / TimeSpan.TicksPerMicrosecond;
+                _started.RecordValue(Math.Clamp(microseconds, 0, MaxMicroseconds));
             }
         }
     }
 
-    public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        Timed(
-            MeasuredSentAts(methodName, args),
-            base.SendGroupAsync(groupName, methodName, args, cancellationToken),
-            _groupSizes.GetValueOrDefault(groupName));
-
-    public override Task SendEventsToAllAsync(IReadOnlyList<TaskEventResponse> events, CancellationToken cancellationToken)
+    /// <summary>Returns the publish timestamps of the measured benchmark events among <paramref name="events"/>; warm-up events have none.</summary>
+    private static List<long> MeasuredSentAts(IReadOnlyList<TaskEventResponse> events)
     {
         List<long> published = [];
         foreach (var taskEvent in events)
         {
             AddMeasured(published, taskEvent);
-        }
-
-        return Timed(published, base.SendEventsToAllAsync(events, cancellationToken), AllEventsConnectionCount);
-    }
-
-    public override Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
-    {
-        _groupSizes.AddOrUpdate(groupName, 1, static (_, size) => size + 1);
-        return base.AddToGroupAsync(connectionId, groupName, cancellationToken);
-    }
-
-    public override Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
-    {
-        _groupSizes.AddOrUpdate(groupName, 0, static (_, size) => size - 1);
-        return base.RemoveFromGroupAsync(connectionId, groupName, cancellationToken);
-    }
-
-    private Task Timed(List<long> published, Task send, int members)
-    {
-        if (published.Count == 0)
-        {
-            return send;
-        }
-
-        Interlocked.Increment(ref _measuredSends);
-        Interlocked.Add(ref _measuredEventsSent, published.Count);
-        Record(_started, published);
-        if (send.IsCompletedSuccessfully)
-        {
-            RecordWritten(published, members);
-            return send;
-        }
-
-        return RecordWhenWrittenAsync(send, published, members);
-    }
-
-    /// <summary>
-    /// Returns the publish timestamps of the measured benchmark events in a <c>taskEvents</c> send;
-    /// empty for anything else (warm-up events, lanes).
-    /// </summary>
-    private static List<long> MeasuredSentAts(string methodName, object?[] args)
-    {
-        List<long> published = [];
-        if (methodName == TaskHub.TaskEventsMethod && args is [IEnumerable<TaskEventResponse> batch])
-        {
-            foreach (var batched in batch)
-            {
-                AddMeasured(published, batched);
-            }
         }
 
         return published;
@@ -140,30 +103,6 @@ internal sealed class TimedHubLifetimeManager(ILogger<DefaultHubLifetimeManager<
             && data.TryGetProperty("sentAt", out var sentAt))
         {
             published.Add(sentAt.GetInt64());
-        }
-    }
-
-    private async Task RecordWhenWrittenAsync(Task send, List<long> published, int members)
-    {
-        await send;
-        RecordWritten(published, members);
-    }
-
-    private void RecordWritten(List<long> published, int members)
-    {
-        Record(_written, published);
-        Interlocked.Add(ref _deliveriesWritten, (long)published.Count * members);
-    }
-
-    private void Record(LongHistogram histogram, List<long> published)
-    {
-        lock (_sync)
-        {
-            foreach (var sentAt in published)
-            {
-                var microseconds = Stopwatch.GetElapsedTime(sentAt).Ticks / TimeSpan.TicksPerMicrosecond;
-                histogram.RecordValue(Math.Clamp(microseconds, 0, MaxMicroseconds));
-            }
         }
     }
 }

@@ -14,7 +14,6 @@ namespace AgentApi.Events;
 public sealed class DashboardBroadcaster(
     TaskEventBus bus,
     TaskHubSubscriptions subscriptions,
-    IHubContext<TaskHub> hub,
     TaskHubLifetimeManager hubConnections,
     LaneDispatcher lanes,
     IOptions<EventOptions> options,
@@ -57,7 +56,7 @@ public sealed class DashboardBroadcaster(
     {
         using var registration = bus.SubscribeAll(this);
         var batcher = new TaskEventBatcher(
-            hub.Clients.Group(TaskHub.AllBatchedGroup),
+            hubConnections.SendBatchToAllAsync,
             options.Value.BatchInterval,
             options.Value.MaxBatchSize,
             timeProvider,
@@ -136,7 +135,6 @@ public sealed class DashboardBroadcaster(
 
     private async Task BroadcastLanesAsync(CancellationToken stoppingToken)
     {
-        var group = hub.Clients.Groups(TaskHub.AllGroup, TaskHub.AllBatchedGroup);
         var sent = new Dictionary<string, LaneResponse>(StringComparer.Ordinal);
         using var timer = new PeriodicTimer(options.Value.LaneUpdateInterval, timeProvider);
         try
@@ -160,9 +158,9 @@ public sealed class DashboardBroadcaster(
                     sent[lane.Name] = lane;
                     try
                     {
-                        await group.SendAsync(TaskHub.LaneChangedMethod, lane, stoppingToken);
+                        hubConnections.SendLaneToAll(lane);
                     }
-                    catch (Exception exception) when (exception is not OperationCanceledException)
+                    catch (Exception exception)
                     {
                         EventsLog.BroadcastFailed(logger, exception);
                     }

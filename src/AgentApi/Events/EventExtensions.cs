@@ -20,6 +20,9 @@ public static class EventExtensions
             .Validate(
                 options => options.MaxBatchSize is >= 1 and <= EventOptions.MaxBatchSizeLimit,
                 "Events:MaxBatchSize must be from 1 to 10000 events.")
+            .Validate(
+                options => options.SlowClientTimeout >= EventOptions.MinSlowClientTimeout && options.SlowClientTimeout <= EventOptions.MaxSlowClientTimeout,
+                "Events:SlowClientTimeout must be from 00:00:00.100 to 00:10:00 (100 ms to 10 minutes).")
             .ValidateOnStart();
         // JSON stays the default protocol; clients that ask for MessagePack get the same keys.
         services.AddSignalR(options => options.AddFilter<HubErrorLogging>())

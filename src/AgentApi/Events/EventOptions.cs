@@ -11,6 +11,12 @@ public sealed class EventOptions
     /// <summary>The longest <see cref="BatchInterval"/> allowed.</summary>
     public static readonly TimeSpan MaxBatchInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>The shortest <see cref="SlowClientTimeout"/> allowed.</summary>
+    public static readonly TimeSpan MinSlowClientTimeout = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The longest <see cref="SlowClientTimeout"/> allowed.</summary>
+    public static readonly TimeSpan MaxSlowClientTimeout = TimeSpan.FromMinutes(10);
+
     /// <summary>The largest <see cref="MaxBatchSize"/> allowed.</summary>
     public const int MaxBatchSizeLimit = 10_000;
 
@@ -38,6 +44,14 @@ public sealed class EventOptions
     /// sooner is sent with the next one. Defaults to 50 ms, about 20 events a second.
     /// </summary>
     public TimeSpan OutputInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How long a message to a <c>SubscribeAll</c> or <c>SubscribeAllBatched</c> connection may
+    /// wait behind the ones before it. A connection whose oldest waiting message is older is
+    /// closed, so a client that stops reading holds up no other client and no memory. From 100 ms
+    /// to 10 minutes; defaults to 10 s.
+    /// </summary>
+    public TimeSpan SlowClientTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// PostgreSQL only: whether events are passed to other instances that share the database,

@@ -35,6 +35,10 @@ internal static partial class EventsLog
     [LoggerMessage(8009, LogLevel.Debug, "Hub method '{Method}' rejected a call from connection '{ConnectionId}': {Reason}")]
     public static partial void HubCallRejected(ILogger logger, string method, string connectionId, string reason);
 
+    [LoggerMessage(8011, LogLevel.Warning,
+        "Connection '{ConnectionId}' fell behind by more than {SlowClientTimeout} or {MaxQueuedBytes} bytes of task events and was closed; its client may reconnect and read the current state again.")]
+    public static partial void SlowClientClosed(ILogger logger, string connectionId, TimeSpan slowClientTimeout, long maxQueuedBytes);
+
     [LoggerMessage(8010, LogLevel.Error, "Hub method '{Method}' failed for connection '{ConnectionId}'.")]
     public static partial void HubCallFailed(ILogger logger, string method, string connectionId, Exception exception);
 }

@@ -1,17 +1,16 @@
 using System.Threading.Channels;
 using AgentApi.Tasks;
-using Microsoft.AspNetCore.SignalR;
 
 namespace AgentApi.Events;
 
 /// <summary>
 /// Collects the events for <c>SubscribeAllBatched</c> connections and sends them as one
-/// <c>taskEvents</c> invocation per batch, which SignalR serializes once for the whole group. A
+/// <c>taskEvents</c> invocation per batch, serialized once for the whole group. A
 /// batch is sent <paramref name="interval"/> after its first event was added, or as soon as the
 /// caller sees it full. Batches are sent one at a time, in the order of their events.
 /// </summary>
 internal sealed class TaskEventBatcher(
-    IClientProxy group,
+    Func<IReadOnlyList<TaskEventResponse>, CancellationToken, Task> send,
     TimeSpan interval,
     int maxSize,
     TimeProvider timeProvider,
@@ -75,14 +74,14 @@ internal sealed class TaskEventBatcher(
                     return;
                 }
 
-                // The sent list belongs to SignalR's message from here on, so the next batch gets a new one.
+                // The sent list belongs to the sent message from here on, so the next batch gets a new one.
                 batch = _pending;
                 _pending = new List<TaskEventResponse>(Math.Min(batch.Count, maxSize));
             }
 
             try
             {
-                await group.SendAsync(TaskHub.TaskEventsMethod, batch, cancellationToken);
+                await send(batch, cancellationToken);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {

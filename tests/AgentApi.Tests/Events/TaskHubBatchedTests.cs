@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text;
 using AgentApi.Events;
 using AgentApi.Storage;
 using AgentApi.Tasks;
@@ -207,6 +209,43 @@ public sealed class TaskHubBatchedTests
     }
 
     [Fact]
+    public async Task SubscribeAll_ClientStopsReading_IsClosedOthersReceive()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync(settings: new Dictionary<string, string?>
+        {
+            ["Events:SlowClientTimeout"] = "00:00:02",
+        });
+        await using var reader = await HubClient.ConnectAsync(factory);
+        await reader.SubscribeAllAsync();
+        using var stalled = await ConnectRawSubscriberAsync(factory);
+        var manager = factory.Services.GetRequiredService<TaskHubLifetimeManager>();
+        var joined = Stopwatch.StartNew();
+        while (manager.AllEventsConnectionCount < 2 && joined.Elapsed < TestTimeouts.Request)
+        {
+            await Task.Delay(20);
+        }
+
+        // About 20 MB of events, more than the sockets and pipes to the stalled client take. The
+        // events after the timeout find its oldest message too old.
+        var bus = factory.Services.GetRequiredService<TaskEventBus>();
+        var burst = PaddedEvents(Guid.NewGuid(), count: 5_000, padding: 4_000);
+        bus.Publish(burst);
+        var fromBurst = await ReadEventsAsync(reader, burst.Count);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var later = PaddedEvents(Guid.NewGuid(), count: 10, padding: 10);
+        bus.Publish(later);
+        var fromLater = await ReadEventsAsync(reader, later.Count);
+        var closed = await DrainUntilClosedAsync(stalled);
+
+        Assert.Equal(burst.Select(e => (e.TaskId, e.Sequence)), fromBurst.Select(e => (e.TaskId, e.Sequence)));
+        Assert.Equal(later.Select(e => (e.TaskId, e.Sequence)), fromLater.Select(e => (e.TaskId, e.Sequence)));
+        Assert.True(closed, "The client that stopped reading was still open after it read everything sent to it.");
+        var warning = Assert.Single(factory.Logs.Entries, entry => entry.EventId.Id == 8011);
+        Assert.Contains("fell behind by more than 00:00:02", warning.Message, StringComparison.Ordinal);
+        Assert.Equal(1, manager.AllEventsConnectionCount);
+    }
+
+    [Fact]
     public async Task SubscribeAll_ClientLeaves_OthersStillReceive()
     {
         await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync();
@@ -284,6 +323,8 @@ public sealed class TaskHubBatchedTests
     [InlineData("Events:BatchInterval", "00:00:02", "Events:BatchInterval must be from 00:00:00.001 to 00:00:01")]
     [InlineData("Events:MaxBatchSize", "0", "Events:MaxBatchSize must be from 1 to 10000 events.")]
     [InlineData("Events:MaxBatchSize", "10001", "Events:MaxBatchSize must be from 1 to 10000 events.")]
+    [InlineData("Events:SlowClientTimeout", "00:00:00.050", "Events:SlowClientTimeout must be from 00:00:00.100 to 00:10:00")]
+    [InlineData("Events:SlowClientTimeout", "01:00:00", "Events:SlowClientTimeout must be from 00:00:00.100 to 00:10:00")]
     public void EventOptions_InvalidBatchSetting_Fails(string key, string value, string expectedMessage)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
@@ -295,6 +336,73 @@ public sealed class TaskHubBatchedTests
         var exception = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<EventOptions>>().Value);
 
         Assert.Contains(expectedMessage, exception.Message, StringComparison.Ordinal);
+    }
+
+    private static List<TaskEvent> PaddedEvents(Guid taskId, int count, int padding)
+    {
+        var text = new string('x', padding);
+        return Enumerable.Range(1, count).Select(sequence => new TaskEvent
+        {
+            TaskId = taskId,
+            Sequence = sequence,
+            Type = TaskEventTypes.Progress,
+            Timestamp = TimeProvider.System.GetUtcNow(),
+            DataJson = $$"""{"padding":"{{text}}"}""",
+        }).ToList();
+    }
+
+    /// <summary>
+    /// Opens a WebSocket to the hub, completes the JSON handshake and calls <c>SubscribeAll</c>,
+    /// then reads nothing more, like a client that hangs.
+    /// </summary>
+    private static async Task<ClientWebSocket> ConnectRawSubscriberAsync(AgentApiFactory factory)
+    {
+        var socket = new ClientWebSocket();
+        var address = new UriBuilder(factory.ServerAddress)
+        {
+            Scheme = "ws",
+            Path = TaskHub.Path,
+            Query = $"access_token={AgentApiFactory.AdminKey}",
+        };
+        await socket.ConnectAsync(address.Uri, CancellationToken.None).WaitAsync(TestTimeouts.Request);
+        await SendTextAsync(socket, "{\"protocol\":\"json\",\"version\":1}\u001e");
+        var handshake = new byte[256];
+        var answer = await socket.ReceiveAsync(handshake, CancellationToken.None).WaitAsync(TestTimeouts.Request);
+        Assert.Equal("{}\u001e", Encoding.UTF8.GetString(handshake, 0, answer.Count));
+        await SendTextAsync(socket, "{\"type\":1,\"target\":\"SubscribeAll\",\"arguments\":[]}\u001e");
+        return socket;
+    }
+
+    private static Task SendTextAsync(ClientWebSocket socket, string text) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None)
+            .WaitAsync(TestTimeouts.Request);
+
+    /// <summary>Reads what was sent to <paramref name="socket"/> until the service closes it; false if it is still open after that.</summary>
+    private static async Task<bool> DrainUntilClosedAsync(ClientWebSocket socket)
+    {
+        var buffer = new byte[64 * 1024];
+        var deadline = Stopwatch.StartNew();
+        try
+        {
+            while (deadline.Elapsed < TestTimeouts.Task)
+            {
+                var result = await socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(TestTimeouts.Request);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return true;
+                }
+            }
+        }
+        catch (WebSocketException)
+        {
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+
+        return false;
     }
 
     private static async Task<List<TaskEventDto>> ReadEventsAsync(HubClient client, int count)
@@ -328,7 +436,11 @@ public sealed class TaskHubBatchedTests
     }
 
     /// <summary>Holds the first <c>SubscribeAll</c> send until the test opens the gate, and records how many events each send carried.</summary>
-    private sealed class GatedLifetimeManager() : TaskHubLifetimeManager(NullLogger<DefaultHubLifetimeManager<TaskHub>>.Instance)
+    private sealed class GatedLifetimeManager() : TaskHubLifetimeManager(
+        NullLogger<DefaultHubLifetimeManager<TaskHub>>.Instance,
+        NullLogger<TaskHubLifetimeManager>.Instance,
+        Options.Create(new EventOptions()),
+        TimeProvider.System)
     {
         private readonly TaskCompletionSource _firstSendStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
