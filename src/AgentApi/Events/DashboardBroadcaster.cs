@@ -9,7 +9,8 @@ namespace AgentApi.Events;
 /// <summary>
 /// Sends every task's events except <c>output</c> to the hub's <c>SubscribeAll</c> group one by
 /// one and to its <c>SubscribeAllBatched</c> group in batches, and to both each lane whose numbers
-/// changed, at most once per <see cref="EventOptions.LaneUpdateInterval"/>.
+/// changed, at most once per <see cref="EventOptions.LaneUpdateInterval"/>. When a connection
+/// joins either group, every lane goes to both groups at the next interval.
 /// </summary>
 public sealed class DashboardBroadcaster(
     TaskEventBus bus,
@@ -145,6 +146,12 @@ public sealed class DashboardBroadcaster(
                 {
                     sent.Clear();
                     continue;
+                }
+
+                // Every lane goes to the group again, so that a connection that just joined gets them all.
+                if (subscriptions.TakeLanesWanted())
+                {
+                    sent.Clear();
                 }
 
                 foreach (var snapshot in lanes.GetSnapshots())

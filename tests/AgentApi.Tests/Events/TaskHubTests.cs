@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentApi.Lanes;
 using AgentApi.Tasks;
 using AgentApi.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
@@ -146,6 +147,28 @@ public sealed class TaskHubTests
     }
 
     [Fact]
+    public async Task SubscribeAll_LaterConnection_GetsEveryLane()
+    {
+        await using var factory = await AgentApiFactory.StartPostgresOnKestrelAsync();
+        var lanes = factory.Services.GetRequiredService<LaneDispatcher>().GetSnapshots()
+            .Select(snapshot => snapshot.Name)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        await using var first = await HubClient.ConnectAsync(factory);
+        await first.SubscribeAllAsync();
+        var firstLanes = await ReadEveryLaneAsync(first, lanes);
+
+        // Nothing changes from here on, so only the join can make the service send lanes again.
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        await using var second = await HubClient.ConnectAsync(factory);
+        await second.SubscribeAllBatchedAsync();
+        var secondLanes = await ReadEveryLaneAsync(second, lanes);
+
+        Assert.Equal(lanes, firstLanes);
+        Assert.Equal(lanes, secondLanes);
+    }
+
+    [Fact]
     public async Task TwoInstances_EventStoredOnOne_ReachesClientsOfTheOther()
     {
         await using var first = await AgentApiFactory.StartPostgresOnKestrelAsync(settings: SlowModel);
@@ -174,5 +197,17 @@ public sealed class TaskHubTests
         Assert.Equal(42, followed[^1].Data!.Value.GetProperty("percent").GetInt32());
         Assert.Equal(TaskEventTypes.Progress, broadcast[^1].Type);
         Assert.Equal(followed.Select(e => e.Sequence), Enumerable.Range((int)followed[0].Sequence, followed.Count).Select(s => (long)s));
+    }
+
+    /// <summary>Reads <c>laneChanged</c> messages until every lane in <paramref name="lanes"/> has come; returns the names seen, sorted.</summary>
+    private static async Task<List<string>> ReadEveryLaneAsync(HubClient client, IReadOnlyCollection<string> lanes)
+    {
+        var seen = new SortedSet<string>(StringComparer.Ordinal);
+        while (!lanes.All(seen.Contains))
+        {
+            seen.Add((await client.NextLaneAsync(TestTimeouts.Request)).Name);
+        }
+
+        return [.. seen];
     }
 }
