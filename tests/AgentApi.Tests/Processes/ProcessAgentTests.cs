@@ -51,7 +51,11 @@ public sealed class ProcessAgentTests(ProcessAgentTests.ServiceFixture fixture) 
         Assert.Equal("succeeded", task.Status);
         var exited = await FindEventAsync(task.Id, "process_exited");
         var cpuUsageUs = exited.GetProperty("cpuUsageUs").GetInt64();
-        Assert.InRange(cpuUsageUs, 750_000, 1_250_000);
+
+        // The quota caps the spinning child at about 1 s in 2; without it the child takes 2 s. It
+        // can get less than its quota when the rest of the suite keeps both cores busy: one full
+        // run here measured 0.56 s.
+        Assert.InRange(cpuUsageUs, 400_000, 1_250_000);
         var started = await FindEventAsync(task.Id, "process_started");
         var quota = started.GetProperty("limits").EnumerateArray().Single(limit => limit.GetProperty("limit").GetString() == "cpuQuota");
         Assert.True(quota.GetProperty("applied").GetBoolean());
