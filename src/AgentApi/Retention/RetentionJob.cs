@@ -44,6 +44,7 @@ public sealed class RetentionJob(
             await using var db = dbFactory.CreateDbContext();
             var roots = await db.Tasks.AsNoTracking()
                 .Where(task => task.ParentId == null && task.FinishedAt != null && task.FinishedAt < cutoff)
+                .OrderBy(task => task.Id)
                 .Select(task => task.Id)
                 .Take(BatchSize)
                 .ToListAsync(cancellationToken);
