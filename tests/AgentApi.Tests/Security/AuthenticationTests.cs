@@ -33,6 +33,20 @@ public sealed partial class AuthenticationTests(PostgresAppFixture fixture) : IC
     }
 
     [Fact]
+    public async Task SwaggerTokenPath_Post_Is405AllowingGet()
+    {
+        using var client = Factory.CreateAuthenticatedClient();
+
+        using var response = await client.PostAsync("/swagger/antiforgery-token", null).WaitAsync(TestTimeouts.Request);
+        using var token = await client.GetAsync("/swagger/antiforgery-token").WaitAsync(TestTimeouts.Request);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal(["GET"], response.Content.Headers.Allow);
+        Assert.Equal(HttpStatusCode.OK, token.StatusCode);
+        Assert.True(token.Headers.CacheControl?.NoStore);
+    }
+
+    [Fact]
     public async Task ApiEndpoint_WrongKey_Returns401()
     {
         using var client = Factory.CreateAuthenticatedClient("not-a-real-key");
