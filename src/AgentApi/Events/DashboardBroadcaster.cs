@@ -10,7 +10,8 @@ namespace AgentApi.Events;
 /// Sends every task's events except <c>output</c> to the hub's <c>SubscribeAll</c> group one by
 /// one and to its <c>SubscribeAllBatched</c> group in batches, and to both each lane whose numbers
 /// changed, at most once per <see cref="EventOptions.LaneUpdateInterval"/>. When a connection
-/// joins either group, every lane goes to both groups at the next interval.
+/// joins either group, every lane goes to both groups at the next interval. At each interval it
+/// also closes the connections that fell behind by more than <see cref="EventOptions.SlowClientTimeout"/>.
 /// </summary>
 public sealed class DashboardBroadcaster(
     TaskEventBus bus,
@@ -142,6 +143,7 @@ public sealed class DashboardBroadcaster(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                hubConnections.CloseSlowClients();
                 if (!subscriptions.HasAllSubscribers)
                 {
                     sent.Clear();

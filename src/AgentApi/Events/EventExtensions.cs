@@ -1,5 +1,6 @@
 using AgentApi.Storage;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 
 namespace AgentApi.Events;
 
@@ -48,7 +49,18 @@ public static class EventExtensions
 
     public static IEndpointRouteBuilder MapEvents(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapHub<TaskHub>(TaskHub.Path);
+        // SignalR closes a connection whose send has not finished after TransportSendTimeout (10 s
+        // by default). It stays above Events:SlowClientTimeout and one lane interval, so that the
+        // broadcast closes a client that fell behind first, and logs it.
+        var events = endpoints.ServiceProvider.GetRequiredService<IOptions<EventOptions>>().Value;
+        var sendTimeout = events.SlowClientTimeout + events.LaneUpdateInterval + TimeSpan.FromSeconds(1);
+        endpoints.MapHub<TaskHub>(TaskHub.Path, options =>
+        {
+            if (sendTimeout > options.TransportSendTimeout)
+            {
+                options.TransportSendTimeout = sendTimeout;
+            }
+        });
         return endpoints;
     }
 }

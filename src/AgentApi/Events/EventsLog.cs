@@ -36,8 +36,8 @@ internal static partial class EventsLog
     public static partial void HubCallRejected(ILogger logger, string method, string connectionId, string reason);
 
     [LoggerMessage(8011, LogLevel.Warning,
-        "Connection '{ConnectionId}' fell behind by more than {SlowClientTimeout} or {MaxQueuedBytes} bytes of task events and was closed; its client may reconnect and read the current state again.")]
-    public static partial void SlowClientClosed(ILogger logger, string connectionId, TimeSpan slowClientTimeout, long maxQueuedBytes);
+        "Connection '{ConnectionId}' fell behind on task events and was closed: {Reason}. Its client may reconnect and read the current state again.")]
+    public static partial void SlowClientClosed(ILogger logger, string connectionId, string reason);
 
     [LoggerMessage(8010, LogLevel.Error, "Hub method '{Method}' failed for connection '{ConnectionId}'.")]
     public static partial void HubCallFailed(ILogger logger, string method, string connectionId, Exception exception);

@@ -32,6 +32,7 @@ internal sealed class Outbox(HubConnectionContext connection, TimeSpan slowClien
     {
         var now = timeProvider.GetTimestamp();
         bool close;
+        string? reason = null;
         lock (_sync)
         {
             if (_closed)
@@ -54,20 +55,55 @@ internal sealed class Outbox(HubConnectionContext connection, TimeSpan slowClien
             }
             else
             {
-                _closed = close = true;
-                _queue.Clear();
-                _queuedBytes = 0;
+                close = true;
+                reason = timeProvider.GetElapsedTime(_writingSentAt, now) > slowClientTimeout
+                    ? TimeoutReason()
+                    : $"it had more than {TaskHubLifetimeManager.MaxQueuedBytes} bytes waiting";
+                CloseLocked();
             }
         }
 
         if (close)
         {
-            EventsLog.SlowClientClosed(logger, connection.ConnectionId, slowClientTimeout, TaskHubLifetimeManager.MaxQueuedBytes);
-            connection.Abort();
+            Abort(reason!);
             return;
         }
 
         WriteFrom(message);
+    }
+
+    /// <summary>
+    /// Closes the connection if the message being written was sent more than the timeout ago, so
+    /// that a client that stopped reading is closed even when nothing more is sent to it.
+    /// </summary>
+    public void CloseIfBehind()
+    {
+        lock (_sync)
+        {
+            if (_closed || !_writing || timeProvider.GetElapsedTime(_writingSentAt) <= slowClientTimeout)
+            {
+                return;
+            }
+
+            CloseLocked();
+        }
+
+        Abort(TimeoutReason());
+    }
+
+    private string TimeoutReason() => $"its oldest unsent message waited longer than {slowClientTimeout}";
+
+    private void CloseLocked()
+    {
+        _closed = true;
+        _queue.Clear();
+        _queuedBytes = 0;
+    }
+
+    private void Abort(string reason)
+    {
+        EventsLog.SlowClientClosed(logger, connection.ConnectionId, reason);
+        connection.Abort();
     }
 
     /// <summary>Writes messages for as long as each write completes at once; hands over to <see cref="DrainAsync"/> at the first that does not.</summary>

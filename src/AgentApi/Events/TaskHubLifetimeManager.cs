@@ -128,6 +128,20 @@ public class TaskHubLifetimeManager(
         Send(_allBatchedGroup, message);
     }
 
+    /// <summary>Closes each connection whose oldest unsent message waited longer than <see cref="EventOptions.SlowClientTimeout"/>.</summary>
+    public void CloseSlowClients()
+    {
+        foreach (var (_, outbox) in _allGroup)
+        {
+            outbox.CloseIfBehind();
+        }
+
+        foreach (var (_, outbox) in _allBatchedGroup)
+        {
+            outbox.CloseIfBehind();
+        }
+    }
+
     private ConcurrentDictionary<string, Outbox>? FollowerGroup(string groupName) => groupName switch
     {
         TaskHub.AllGroup => _allGroup,
