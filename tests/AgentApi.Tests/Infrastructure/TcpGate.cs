@@ -63,8 +63,16 @@ public sealed class TcpGate : IAsyncDisposable
         foreach (var client in open)
         {
             // A zero linger time makes Close send RST, as a server that went away does. A
-            // connection that is still being made has no socket yet.
-            client.Client?.LingerState = new LingerOption(true, 0);
+            // connection that is still being made has no socket yet, and one whose relay just
+            // ended has a disposed one.
+            try
+            {
+                client.Client?.LingerState = new LingerOption(true, 0);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+
             client.Dispose();
         }
     }
