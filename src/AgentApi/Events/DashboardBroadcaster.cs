@@ -151,7 +151,7 @@ public sealed class DashboardBroadcaster(
                 }
 
                 // Every lane goes to the group again, so that a connection that just joined gets them all.
-                if (subscriptions.TakeLanesWanted())
+                if (subscriptions.TakeLaneResendRequest())
                 {
                     sent.Clear();
                 }

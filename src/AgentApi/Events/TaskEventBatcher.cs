@@ -74,7 +74,7 @@ internal sealed class TaskEventBatcher(
                     return;
                 }
 
-                // The sent list belongs to the sent message from here on, so the next batch gets a new one.
+                // Swapped under the lock, so that events added during the send go to the next batch.
                 batch = _pending;
                 _pending = new List<TaskEventResponse>(Math.Min(batch.Count, maxSize));
             }

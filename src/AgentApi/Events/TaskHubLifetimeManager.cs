@@ -107,8 +107,8 @@ public class TaskHubLifetimeManager(
 
     /// <summary>
     /// Sends <paramref name="batch"/> as one <c>taskEvents</c> invocation to every connection in the
-    /// <c>SubscribeAllBatched</c> group. Returns once every connection has it written or queued; the
-    /// list must not change afterwards.
+    /// <c>SubscribeAllBatched</c> group. Returns once every connection has it written or queued,
+    /// and serialized, so the caller may change the list afterwards.
     /// </summary>
     public virtual Task SendBatchToAllAsync(IReadOnlyList<TaskEventResponse> batch, CancellationToken cancellationToken)
     {
@@ -195,7 +195,7 @@ public class TaskHubLifetimeManager(
             var bytes = _serialize(protocol);
             _serialized.Add(new SerializedMessage(protocol.Name, bytes));
 
-            // Connections written to before keep the earlier instance, which holds their protocol too.
+            // Connections written to before keep the earlier instance, which contains their protocol too.
             _message = new SerializedHubMessage(_serialized);
             return (_message, bytes.Length);
         }

@@ -18,7 +18,7 @@ public sealed class TaskHubSubscriptions(
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<Guid, CancellationTokenSource>> _connections = new();
     private int _allCount;
     private int _allBatchedCount;
-    private int _lanesWanted;
+    private int _laneResendRequested;
 
     /// <summary>Connections here that called <c>SubscribeAll</c>.</summary>
     public int AllCount => Volatile.Read(ref _allCount);
@@ -70,14 +70,14 @@ public sealed class TaskHubSubscriptions(
     internal void AllJoined(AllEventsMode mode)
     {
         Interlocked.Increment(ref AllCounter(mode));
-        Volatile.Write(ref _lanesWanted, 1);
+        Volatile.Write(ref _laneResendRequested, 1);
     }
 
     /// <summary>
     /// Returns whether a connection joined either group since the last call, so that every lane
     /// should be sent again: a new dashboard has none of them yet.
     /// </summary>
-    internal bool TakeLanesWanted() => Interlocked.Exchange(ref _lanesWanted, 0) == 1;
+    internal bool TakeLaneResendRequest() => Interlocked.Exchange(ref _laneResendRequested, 0) == 1;
 
     internal void AllLeft(AllEventsMode mode) => Interlocked.Decrement(ref AllCounter(mode));
 

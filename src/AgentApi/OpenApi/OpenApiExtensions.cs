@@ -84,16 +84,16 @@ public static class OpenApiExtensions
                     return;
                 }
 
-                if (context.Request.Path == AntiforgeryTokenPath && !HttpMethods.IsGet(context.Request.Method))
-                {
-                    context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-                    context.Response.Headers.Allow = HttpMethods.Get;
-                    return;
-                }
-
                 if (context.Request.Path == AntiforgeryTokenPath)
                 {
-                    // Other origins cannot read this response with the cookie: CORS, where configured, allows no credentials.
+                    if (!HttpMethods.IsGet(context.Request.Method))
+                    {
+                        context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                        context.Response.Headers.Allow = HttpMethods.Get;
+                        return;
+                    }
+
+                    // Other origins cannot read this response with the cookie, because CORS, where configured, allows no credentials.
                     var tokens = context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context);
                     context.Response.Headers.CacheControl = "no-store";
                     await context.Response.WriteAsJsonAsync(new AntiforgeryTokenResponse(tokens.RequestToken));
